@@ -1,0 +1,1 @@
+"""The action server's code: rasa_sdk actions and the pure parsing and scoring they call."""

@@ -1,0 +1,44 @@
+"""Recognising a visitor who will not, or cannot, answer a question."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+
+class Declined:
+    """The visitor answered, but chose not to give a value ("rather not say", "no idea")."""
+
+    _instance: Declined | None = None
+
+    def __new__(cls) -> Declined:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "DECLINED"
+
+
+DECLINED: Final = Declined()
+
+_DECLINE_PATTERNS: Final = re.compile(
+    r"""
+    \b(
+        (i\s*(?:'d|would)\s*)?rather\s+not(\s+(say|tell|share|answer|disclose))?
+      | prefer\s+not\s+to\s+(say|tell|share|answer|disclose)
+      | (i\s*)?(do\s*n[o']?t|dont|don't|dunno)\s+(know|want\s+to\s+(say|share|tell)|wanna\s+say)
+      | dunno | idk | no\s+idea | not\s+sure | unsure | no\s+clue | not\s+certain
+      | can'?t\s+(say|tell|share) | cannot\s+(say|tell|share)
+      | no\s+comment | pass | skip(\s+(this|that|it))? | next\s+question
+      | none\s+of\s+your\s+business | private | confidential | n/?a
+      | not\s+telling | won'?t\s+say | hard\s+to\s+say
+    )\b
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def is_decline(text: str) -> bool:
+    """True when the text refuses or cannot give an answer, e.g. "I'd rather not say"."""
+    return bool(_DECLINE_PATTERNS.search(text.replace("’", "'")))
