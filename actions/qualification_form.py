@@ -1,0 +1,171 @@
+"""Validation of the qualification form: understand each answer, handle everything off the path."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions import answers, conversation, lead_store
+from actions.declines import Declined
+from actions.settings import current_rules
+
+log = logging.getLogger(__name__)
+
+# Below this confidence an intent is not trusted to override a slot's answer.
+OFF_PATH_CONFIDENCE: Final = 0.5
+# Intents that are questions: they are answered even when the words also read as a need.
+QUESTION_INTENTS: Final = frozenset({"ask_price", "ask_product", "ask_bot", "ask_who", "ask_why"})
+
+
+class ValidateQualificationForm(FormValidationAction):
+    """Understands answers, answers questions off the path and asks again at the same question."""
+
+    def name(self) -> str:
+        return "validate_qualification_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        if tracker.get_slot("handoff_requested"):
+            return []  # the visitor wants a person: stop asking
+        if answers.refused_consent(tracker.slots):
+            return [slot for slot in domain_slots if slot not in answers.CONTACT_SLOTS]
+        return domain_slots
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        try:
+            lead_store.save_progress(tracker, tracker.slots)
+        except SQLAlchemyError:
+            # Nothing was promised yet; the submission at the end writes everything again.
+            log.exception("saving answers so far failed", extra={"sender_id": tracker.sender_id})
+        return events
+
+    def validate_need(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._validate("need", value, dispatcher, tracker, domain)
+
+    def validate_budget(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._validate("budget", value, dispatcher, tracker, domain)
+
+    def validate_timeline(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._validate("timeline", value, dispatcher, tracker, domain)
+
+    def validate_authority(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._validate("authority", value, dispatcher, tracker, domain)
+
+    def validate_consent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._validate("consent", value, dispatcher, tracker, domain)
+
+    def validate_person_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._validate("person_name", value, dispatcher, tracker, domain)
+
+    def validate_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._validate("email", value, dispatcher, tracker, domain)
+
+    def validate_company(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._validate("company", value, dispatcher, tracker, domain)
+
+    def _validate(
+        self,
+        slot: str,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        if answers.is_answered(value):
+            return {slot: value}
+        said = value if isinstance(value, str) else ""
+        if tracker.get_slot("requested_slot") != slot:
+            return {slot: self._volunteered(slot, said, tracker)}
+        return self._asked(slot, said, dispatcher, tracker, domain)
+
+    @staticmethod
+    def _volunteered(slot: str, said: str, tracker: Tracker) -> Any:
+        """An answer to a question not asked yet: kept when understood, never over a real one."""
+        earlier = conversation.value_before_latest_message(tracker, slot)
+        understood = answers.understand(slot, said, current_rules())
+        if isinstance(understood, dict) and not _is_real_answer(earlier):
+            return understood
+        return earlier if answers.is_answered(earlier) else None
+
+    def _asked(
+        self,
+        slot: str,
+        said: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        understood = answers.understand(slot, said, current_rules())
+        intent, confidence = conversation.latest_intent(tracker)
+        trusted = intent if confidence >= OFF_PATH_CONFIDENCE else None
+        answered = isinstance(understood, dict) and not (
+            slot == "need" and trusted in QUESTION_INTENTS
+        )
+
+        if trusted == "request_human" and not answered:
+            return {slot: None, "handoff_requested": True}
+        off_path_response = _off_path_response(trusted, slot, domain)
+        if off_path_response and not answered:
+            dispatcher.utter_message(response=off_path_response)
+            return {slot: None}
+        if answered:
+            return {slot: understood}
+        if isinstance(understood, Declined):
+            return {slot: answers.declined(said)}
+        return self._not_understood(slot, said, dispatcher, tracker, trusted)
+
+    @staticmethod
+    def _not_understood(
+        slot: str, said: str, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str | None
+    ) -> dict[str, Any]:
+        reasked = list(tracker.get_slot("reasked_slots") or [])
+        if slot in reasked:
+            dispatcher.utter_message(response="utter_moving_on")
+            return {slot: answers.skipped(said)}
+        if intent == "out_of_scope":
+            dispatcher.utter_message(response="utter_out_of_scope")
+        dispatcher.utter_message(response=f"utter_not_understood_{slot}")
+        return {slot: None, "reasked_slots": [*reasked, slot]}
+
+
+def _is_real_answer(value: Any) -> bool:
+    return answers.is_answered(value) and not (value.get("declined") or value.get("skipped"))
+
+
+def _off_path_response(intent: str | None, slot: str, domain: DomainDict) -> str | None:
+    """The response that answers an off-path message, if the domain has one for its intent."""
+    if intent is None:
+        return None
+    name = f"utter_why_{slot}" if intent == "ask_why" else f"utter_answer_{intent}"
+    return name if name in domain.get("responses", {}) else None

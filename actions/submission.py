@@ -1,0 +1,77 @@
+"""The end of the qualification: score, save, hand off, and tell the visitor what happens next."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions import answers, lead_store
+from actions.scoring import score_lead
+from actions.settings import current_rules
+
+log = logging.getLogger(__name__)
+
+
+class ActionSubmitQualification(Action):
+    """Scores the answers, saves everything in one transaction and says what happens next."""
+
+    def name(self) -> str:
+        return "action_submit_qualification"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        fields = answers.lead_fields(tracker.slots)
+        qualification = score_lead(answers.qualifying_answers(fields), current_rules())
+        wants_person = bool(tracker.get_slot("handoff_requested"))
+        hot = qualification.temperature == "hot"
+        handoff_reason = "visitor_request" if wants_person else ("hot_lead" if hot else None)
+        try:
+            lead_store.submit(tracker, tracker.slots, qualification, handoff_reason)
+        except SQLAlchemyError:
+            log.exception("saving the qualification failed", extra={"sender_id": tracker.sender_id})
+            dispatcher.utter_message(response="utter_save_failed")
+            return []
+        dispatcher.utter_message(
+            response=_next_steps(tracker.slots, qualification.temperature, wants_person),
+            person_greeting=_greeting(fields),
+        )
+        return [SlotSet("qualification_done", True)]
+
+
+class ActionRequestHandoff(Action):
+    """Hands the conversation to a sales rep, keeping everything said so far."""
+
+    def name(self) -> str:
+        return "action_request_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        try:
+            lead_store.hand_off(tracker, tracker.slots)
+        except SQLAlchemyError:
+            log.exception("saving the handoff failed", extra={"sender_id": tracker.sender_id})
+            dispatcher.utter_message(response="utter_save_failed")
+            return []
+        dispatcher.utter_message(response="utter_handoff_created")
+        return [SlotSet("handoff_requested", True)]
+
+
+def _next_steps(slots: dict[str, Any], temperature: str, wants_person: bool) -> str:
+    if wants_person:
+        return "utter_handoff_created"
+    if answers.refused_consent(slots):
+        return "utter_result_no_consent_hot" if temperature == "hot" else "utter_result_no_consent"
+    return f"utter_result_{temperature}"
+
+
+def _greeting(fields: dict[str, Any]) -> str:
+    name = fields.get("person_name")
+    return f", {str(name).split()[0]}" if name else ""
