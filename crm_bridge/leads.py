@@ -1,0 +1,380 @@
+"""The lead service: turn what a conversation learned into one lead per person.
+
+Every function takes a Session from its caller and never commits: the caller owns the unit
+of work (``with session_factory.begin() as session:``), so all of a visitor's answers, the
+score and its history row commit together or not at all.
+
+Concurrency: two transactions that create the same new sender id or email at once collide on
+a unique constraint, and the later one fails with ``IntegrityError`` (on SQLite, where writers
+queue on ``BEGIN IMMEDIATE``, they never collide). The caller must then roll back and run the
+whole unit of work again; ``crm_bridge.retry.with_retries`` does exactly that, and the second
+run finds the row the first one committed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields as dataclass_fields
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, selectinload
+
+from crm_bridge.models import (
+    HANDOFF_REASONS,
+    OPEN_HANDOFF_STATUSES,
+    REP_STAGES,
+    STAGES,
+    TEMPERATURES,
+    Conversation,
+    Handoff,
+    Lead,
+    LeadAnswer,
+    QualificationHistory,
+)
+from crm_bridge.record import lead_record
+from crm_bridge.submission import (
+    CONTACT_SLOTS,
+    Answer,
+    ConversationRef,
+    LeadFields,
+    Scoring,
+    TranscriptLine,
+)
+from crm_bridge.timestamps import as_utc, utc_now
+
+__all__ = [
+    "Answer",
+    "ConversationRef",
+    "LeadFields",
+    "Scoring",
+    "TranscriptLine",
+    "lead_for_sender",
+    "lead_record",
+    "list_leads",
+    "record_qualification",
+    "request_handoff",
+    "save_answers",
+]
+
+# Fields that identify a person: kept only while some conversation of the lead consents.
+CONTACT_FIELDS: Final = ("person_name", "email", "email_is_business", "company")
+_CONSENT_FIELDS: Final = ("consent", "consent_at")
+WITHHELD: Final = "[withheld]"
+
+
+def save_answers(
+    session: Session,
+    conversation: ConversationRef,
+    fields: LeadFields,
+    answers: Sequence[Answer],
+    transcript: Sequence[TranscriptLine],
+) -> Lead:
+    """Store what a conversation learned and return the lead it belongs to.
+
+    The conversation is created on first sight. A known email joins the lead that already has
+    it (a returning visitor on any channel) and folds in the anonymous lead this conversation
+    made earlier; otherwise the conversation keeps its own lead, created when needed. Given
+    fields overwrite, None fields never erase. ``fields.consent is False`` clears the lead's
+    contact data unless another of its conversations consented. Answers are upserted per slot
+    and the transcript is replaced as a whole.
+
+    Args:
+        session: the caller's session; flushed, never committed.
+        conversation: which conversation is talking.
+        fields: the lead fields known from this conversation.
+        answers: the latest answer per slot.
+        transcript: the whole conversation so far.
+
+    Returns:
+        The lead, flushed (it has an id), with its conversations and handoffs loaded.
+    """
+    lead, _ = _store_submission(session, conversation, fields, answers, transcript)
+    return lead
+
+
+def record_qualification(
+    session: Session,
+    conversation: ConversationRef,
+    fields: LeadFields,
+    answers: Sequence[Answer],
+    transcript: Sequence[TranscriptLine],
+    scoring: Scoring,
+) -> Lead:
+    """Save like `save_answers`, then set the lead's score and keep a history of its changes.
+
+    A history row is added only when score, temperature, stage, breakdown or rules version
+    differ from the lead's latest one, so submitting the same qualification twice is harmless.
+    A stage a sales rep set (customer, disqualified) is kept: re-scoring updates the score and
+    temperature but never moves such a lead back into the funnel.
+
+    Raises:
+        ValueError: the scoring names an unknown stage or temperature.
+    """
+    if scoring.stage not in STAGES or scoring.temperature not in TEMPERATURES:
+        raise ValueError(
+            f"unknown stage or temperature: {scoring.stage!r}, {scoring.temperature!r}"
+        )
+    lead, _ = _store_submission(session, conversation, fields, answers, transcript)
+    lead.score = scoring.score
+    lead.temperature = scoring.temperature
+    lead.stage = lead.stage if lead.stage in REP_STAGES else scoring.stage
+    lead.breakdown = _plain_json(list(scoring.breakdown))
+    lead.rules_version = scoring.rules_version
+    if _qualification(lead) != _latest_qualification(session, lead):
+        session.add(
+            QualificationHistory(
+                lead=lead,
+                score=lead.score,
+                breakdown=lead.breakdown,
+                temperature=lead.temperature,
+                stage=lead.stage,
+                rules_version=lead.rules_version,
+            )
+        )
+    session.flush()
+    return lead
+
+
+def request_handoff(
+    session: Session,
+    conversation: ConversationRef,
+    reason: str,
+    fields: LeadFields,
+    answers: Sequence[Answer],
+    transcript: Sequence[TranscriptLine],
+) -> Handoff:
+    """Save like `save_answers`, then return the lead's open handoff, creating a pending one.
+
+    Asking twice gives the same handoff while a rep has not rejected it.
+
+    Args:
+        reason: ``"visitor_request"`` or ``"hot_lead"``.
+
+    Raises:
+        ValueError: the reason is not one of the above.
+    """
+    if reason not in HANDOFF_REASONS:
+        raise ValueError(f"unknown handoff reason: {reason!r}")
+    lead, chat = _store_submission(session, conversation, fields, answers, transcript)
+    handoff = session.scalars(
+        select(Handoff)
+        .where(Handoff.lead_id == lead.id, Handoff.status.in_(OPEN_HANDOFF_STATUSES))
+        .order_by(Handoff.created_at.desc(), Handoff.id.desc())
+        .limit(1)
+    ).first()
+    if handoff is None:
+        handoff = Handoff(lead=lead, conversation_id=chat.id, reason=reason, status="pending")
+        session.add(handoff)
+        session.flush()
+    return handoff
+
+
+def lead_for_sender(session: Session, sender_id: str) -> Lead | None:
+    """The lead linked to a conversation, or None when the conversation is unknown."""
+    return session.scalars(
+        _leads_with_relations().join(Lead.conversations).where(Conversation.sender_id == sender_id)
+    ).first()
+
+
+def list_leads(session: Session) -> list[Lead]:
+    """Every lead, oldest first."""
+    return list(session.scalars(_leads_with_relations().order_by(Lead.id)))
+
+
+def _leads_with_relations() -> Select[tuple[Lead]]:
+    # Loaded up front so lead_record works after the session closes.
+    return select(Lead).options(selectinload(Lead.conversations), selectinload(Lead.handoffs))
+
+
+def _store_submission(
+    session: Session,
+    ref: ConversationRef,
+    fields: LeadFields,
+    answers: Sequence[Answer],
+    transcript: Sequence[TranscriptLine],
+) -> tuple[Lead, Conversation]:
+    chat = session.scalars(
+        select(Conversation).where(Conversation.sender_id == ref.sender_id)
+    ).one_or_none()
+    lead = _lead_to_join(session, chat, fields.email)
+    if chat is None:
+        chat = Conversation(sender_id=ref.sender_id, channel=ref.channel, lead=lead, transcript=[])
+        session.add(chat)
+    elif chat.lead is not lead:
+        _move_conversation(session, chat, lead)
+    _apply_fields(lead, fields)
+    changed = _upsert_answers(chat, answers)
+    new_transcript = [_transcript_line(line) for line in transcript]
+    if chat.transcript != new_transcript:
+        chat.transcript = new_transcript
+        changed = True
+    if changed:
+        lead.updated_at = utc_now()
+    session.flush()
+    _apply_consent(session, lead, chat, fields)
+    session.flush()
+    # lead_record reads these; loading them now keeps it working after the session closes.
+    session.refresh(lead, attribute_names=["conversations", "handoffs"])
+    return lead, chat
+
+
+def _lead_to_join(session: Session, chat: Conversation | None, email: str | None) -> Lead:
+    """The lead that already has this email, else the conversation's own, else a new one."""
+    if email:
+        owner = session.scalars(select(Lead).where(Lead.email == _canonical_email(email))).first()
+        if owner is not None:
+            return owner
+    if chat is not None:
+        return chat.lead
+    lead = Lead()
+    session.add(lead)
+    return lead
+
+
+def _move_conversation(session: Session, chat: Conversation, lead: Lead) -> None:
+    """Link the conversation to a returning visitor's lead, folding in the lead it leaves."""
+    previous = chat.lead
+    chat.lead = lead
+    session.flush()
+    if session.scalars(select(Conversation.id).where(Conversation.lead_id == previous.id)).first():
+        return  # the lead it leaves still belongs to other conversations
+    # What this conversation learned is newer than what the returning lead held.
+    for name in _field_names(exclude=("email", "email_is_business")):
+        value = getattr(previous, name)
+        if value is not None:
+            setattr(lead, name, value)
+    if previous.rules_version is not None:
+        lead.score = previous.score
+        lead.temperature = previous.temperature
+        lead.breakdown = previous.breakdown
+        lead.rules_version = previous.rules_version
+        if lead.stage not in REP_STAGES:
+            lead.stage = previous.stage
+    for row in list(previous.history):
+        row.lead = lead
+    for handoff in list(previous.handoffs):
+        handoff.lead = lead
+    session.flush()
+    session.delete(previous)
+
+
+def _apply_fields(lead: Lead, fields: LeadFields) -> None:
+    """Overwrite the lead with every given field; consent is handled by `_apply_consent`."""
+    for name in _field_names(exclude=_CONSENT_FIELDS):
+        value = getattr(fields, name)
+        if value is None:
+            continue
+        setattr(lead, name, _canonical_email(value) if name == "email" else value)
+
+
+def _apply_consent(session: Session, lead: Lead, chat: Conversation, fields: LeadFields) -> None:
+    """Record this conversation's consent; a refusal drops contact data nobody consented to."""
+    if fields.consent is None:
+        return
+    chat.consent = fields.consent
+    consent_at = as_utc(fields.consent_at) if fields.consent_at else None
+    if fields.consent:
+        lead.consent = True
+        lead.consent_at = consent_at or lead.consent_at or utc_now()
+        return
+    other_consent = session.scalars(
+        select(Conversation.id).where(
+            Conversation.lead_id == lead.id,
+            Conversation.id != chat.id,
+            Conversation.consent.is_(True),
+        )
+    ).first()
+    if other_consent is not None:
+        return  # consent given in another conversation still covers the contact data
+    contact_words = [getattr(lead, name) for name in CONTACT_FIELDS if name != "email_is_business"]
+    contact_words += [row.said for row in chat.answers if row.slot in CONTACT_SLOTS]
+    for name in CONTACT_FIELDS:
+        setattr(lead, name, None)
+    lead.consent = False
+    lead.consent_at = consent_at
+    for row in [row for row in chat.answers if row.slot in CONTACT_SLOTS]:
+        chat.answers.remove(row)
+    chat.transcript = _withhold(chat.transcript, contact_words)
+
+
+def _upsert_answers(chat: Conversation, answers: Iterable[Answer]) -> bool:
+    """Keep the latest answer per slot; True when anything changed."""
+    by_slot = {row.slot: row for row in chat.answers}
+    changed = False
+    for answer in answers:
+        value = _plain_json(dict(answer.value))
+        row = by_slot.get(answer.slot)
+        if row is None:
+            row = LeadAnswer(slot=answer.slot, said=answer.said, value=value)
+            chat.answers.append(row)
+            by_slot[answer.slot] = row
+        elif (row.said, row.value) != (answer.said, value):
+            row.said, row.value, row.answered_at = answer.said, value, utc_now()
+        else:
+            continue
+        changed = True
+    return changed
+
+
+def _withhold(
+    transcript: list[dict[str, Any]], words: Iterable[str | None]
+) -> list[dict[str, Any]]:
+    """The transcript with every mention of the given words replaced by a placeholder."""
+    patterns = [
+        re.compile(rf"(?<!\w){re.escape(word.strip())}(?!\w)", re.IGNORECASE)
+        for word in words
+        if word and word.strip()
+    ]
+    withheld = []
+    for line in transcript:
+        text = line["text"]
+        for pattern in patterns:
+            text = pattern.sub(WITHHELD, text)
+        withheld.append({**line, "text": text})
+    return withheld
+
+
+def _latest_qualification(session: Session, lead: Lead) -> tuple[Any, ...] | None:
+    latest = session.scalars(
+        select(QualificationHistory)
+        .where(QualificationHistory.lead_id == lead.id)
+        .order_by(QualificationHistory.created_at.desc(), QualificationHistory.id.desc())
+        .limit(1)
+    ).first()
+    return None if latest is None else _qualification(latest)
+
+
+def _qualification(row: Lead | QualificationHistory) -> tuple[Any, ...]:
+    return (row.score, row.temperature, row.stage, row.breakdown, row.rules_version)
+
+
+def _transcript_line(line: TranscriptLine) -> dict[str, Any]:
+    return {"speaker": line.speaker, "text": line.text, "at": as_utc(line.at).isoformat()}
+
+
+def _plain_json(value: Any) -> Any:
+    """The value as plain JSON types, so a stored copy compares equal to a fresh one."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat()
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def _canonical_email(email: str) -> str:
+    # The unique key of a person: the same mailbox however it was typed.
+    return email.strip().lower()
+
+
+def _field_names(exclude: Sequence[str]) -> list[str]:
+    return [field.name for field in dataclass_fields(LeadFields) if field.name not in exclude]

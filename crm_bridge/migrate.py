@@ -1,0 +1,61 @@
+"""Bring a CRM store's schema up to date with Alembic, without an alembic.ini."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, text
+
+from crm_bridge.store import make_engine
+
+MIGRATIONS: Final = Path(__file__).resolve().parent / "migrations"
+# Any constant works; it only has to be the same for every process migrating one database.
+_POSTGRES_MIGRATION_LOCK: Final = 7_245_311
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic configuration for the store at ``url``, built in code."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    # ConfigParser treats % as interpolation; URL-encoded passwords contain it.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str) -> None:
+    """Migrate the store at ``url`` to the newest schema; a store already there is left alone.
+
+    Safe to call from several processes starting at once: SQLite serialises them on its write
+    lock and PostgreSQL on an advisory lock.
+    """
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _POSTGRES_MIGRATION_LOCK}
+                )
+            _run_upgrade(url, connection)
+    finally:
+        engine.dispose()
+
+
+def current_revision(url: str) -> str | None:
+    """The migration the store at ``url`` is at, or None for a store never migrated."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def _run_upgrade(url: str, connection: Connection) -> None:
+    config = alembic_config(url)
+    # env.py runs on this connection, inside the transaction that holds the lock.
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")

@@ -1,0 +1,179 @@
+"""The CRM tables: leads, the conversations that fed them, answers, score history, handoffs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from crm_bridge.timestamps import UTCDateTime, utc_now
+
+STAGES: Final = ("lead", "prospect", "potential_customer", "customer", "disqualified")
+# Stages only a sales rep sets; re-scoring never overwrites them.
+REP_STAGES: Final = ("customer", "disqualified")
+TEMPERATURES: Final = ("cold", "warm", "hot")
+HANDOFF_REASONS: Final = ("visitor_request", "hot_lead")
+HANDOFF_STATUSES: Final = ("pending", "claimed", "accepted", "rejected")
+OPEN_HANDOFF_STATUSES: Final = ("pending", "claimed", "accepted")
+
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# JSONB on PostgreSQL so the review app and reports can query inside it.
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    """SQL that limits a column to a fixed set of words."""
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+class Base(DeclarativeBase):
+    """Declarative base with predictable constraint names for migrations."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Lead(Base):
+    """One person (one email when known) and what leadbot learned and scored about them."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        CheckConstraint(_one_of("stage", STAGES), name="stage"),
+        CheckConstraint(_one_of("temperature", TEMPERATURES), name="temperature"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    need: Mapped[str | None] = mapped_column(Text)
+    need_category: Mapped[str | None] = mapped_column(String(64))
+    budget_min: Mapped[float | None] = mapped_column(Float)
+    budget_max: Mapped[float | None] = mapped_column(Float)
+    budget_currency: Mapped[str | None] = mapped_column(String(3))
+    budget_period: Mapped[str | None] = mapped_column(String(16))
+    budget_annual: Mapped[float | None] = mapped_column(Float)
+    timeline_months: Mapped[float | None] = mapped_column(Float)
+    authority: Mapped[str | None] = mapped_column(String(32))
+    job_title: Mapped[str | None] = mapped_column(String(200))
+    person_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    email_is_business: Mapped[bool | None] = mapped_column(Boolean)
+    company: Mapped[str | None] = mapped_column(String(200))
+    consent: Mapped[bool | None] = mapped_column(Boolean)
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    score: Mapped[int | None] = mapped_column(Integer)
+    temperature: Mapped[str | None] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(32), default="lead")
+    breakdown: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument)
+    rules_version: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
+
+    conversations: Mapped[list[Conversation]] = relationship(
+        back_populates="lead", order_by="Conversation.id"
+    )
+    history: Mapped[list[QualificationHistory]] = relationship(
+        back_populates="lead", order_by="QualificationHistory.id", cascade="all, delete-orphan"
+    )
+    handoffs: Mapped[list[Handoff]] = relationship(
+        back_populates="lead", order_by="Handoff.id", cascade="all, delete-orphan"
+    )
+
+
+class Conversation(Base):
+    """One chat of one visitor on one channel, identified by the channel's sender id."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sender_id: Mapped[str] = mapped_column(String(255), unique=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    # What the visitor said in this conversation about consent; None until asked.
+    consent: Mapped[bool | None] = mapped_column(Boolean)
+    transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
+
+    lead: Mapped[Lead] = relationship(back_populates="conversations")
+    answers: Mapped[list[LeadAnswer]] = relationship(
+        back_populates="conversation", order_by="LeadAnswer.id", cascade="all, delete-orphan"
+    )
+
+
+class LeadAnswer(Base):
+    """The latest answer a conversation gave for one slot: raw words and normalised value."""
+
+    __tablename__ = "lead_answers"
+    __table_args__ = (UniqueConstraint("conversation_id", "slot"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    slot: Mapped[str] = mapped_column(String(64))
+    said: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="answers")
+
+
+class QualificationHistory(Base):
+    """One change of a lead's score, temperature or stage, with the rules that produced it."""
+
+    __tablename__ = "qualification_history"
+    __table_args__ = (
+        CheckConstraint(_one_of("stage", STAGES), name="stage"),
+        CheckConstraint(_one_of("temperature", TEMPERATURES), name="temperature"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    breakdown: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
+    temperature: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(32))
+    rules_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    lead: Mapped[Lead] = relationship(back_populates="history")
+
+
+class Handoff(Base):
+    """A request that a sales rep take over a lead, and how far the rep got with it."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        CheckConstraint(_one_of("reason", HANDOFF_REASONS), name="reason"),
+        CheckConstraint(_one_of("status", HANDOFF_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
+    reason: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
+
+    lead: Mapped[Lead] = relationship(back_populates="handoffs")

@@ -1,0 +1,65 @@
+"""Engines and sessions for the CRM store, tuned for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+# How long a SQLite writer waits for another writer before giving up.
+SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for a store URL.
+
+    SQLite files get their parent folder created, WAL journaling, foreign keys and a busy
+    timeout, and every transaction takes the write lock up front (``BEGIN IMMEDIATE``) so
+    concurrent writers from several threads or processes queue instead of failing.
+    ``postgresql://`` URLs use psycopg 3. Every pooled connection is pinged before use.
+
+    Args:
+        url: a SQLAlchemy URL, e.g. ``sqlite:///var/leadbot.db`` or
+            ``postgresql+psycopg://user@host/leadbot``.
+
+    Returns:
+        The engine; dispose of it when the process is done with the store.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose objects stay readable after commit, for callers that return them."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, pool_pre_ping=True, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Connection) -> None:
+        # Taking the write lock late can deadlock two writers; busy_timeout only helps up front.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
