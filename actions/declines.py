@@ -33,7 +33,11 @@ _DECLINE_PATTERNS: Final = re.compile(
       | no\s+comment | pass | skip(\s+(this|that|it))? | next\s+question
       | none\s+of\s+your\s+business | private | confidential | n/?a
       | not\s+telling | won'?t\s+say | hard\s+to\s+say
+      | tbd | tba | to\s+be\s+(decided|determined) | beats\s+me | who\s+knows
+      | (can'?t|cannot|won'?t)\s+disclose | not\s+comfortable\s+(sharing|saying|telling)
+      | (do\s*n[o']?t|dont)\s+kn[oa]?w | no\s+ide[ae]
     )\b
+    | 🤷
     """,
     re.IGNORECASE | re.VERBOSE,
 )
