@@ -1,0 +1,264 @@
+"""The actions on real trackers, writing to a real SQLite store."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.qualification_form import ValidateQualificationForm
+from actions.submission import ActionRequestHandoff, ActionSubmitQualification
+from crm_bridge import leads
+from crm_bridge.migrate import upgrade
+from crm_bridge.store import make_engine, make_session_factory
+
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
+
+HOT_ANSWERS = {
+    "need": {"said": "a CRM for our reps", "need": "a CRM for our reps", "need_category": "crm"},
+    "budget": {
+        "said": "50k a year",
+        "budget_min": 50000.0,
+        "budget_max": 50000.0,
+        "budget_currency": "USD",
+        "budget_period": "yearly",
+        "budget_annual": 50000.0,
+    },
+    "timeline": {"said": "next month", "timeline_months": 1.0},
+    "authority": {"said": "I'm the CEO", "authority": "decision_maker", "job_title": "CEO"},
+    "consent": {"said": "yes", "consent": True, "consent_at": "2026-11-22T08:00:00+00:00"},
+    "person_name": {"said": "Dana Whitfield", "person_name": "Dana Whitfield"},
+    "email": {
+        "said": "dana@northwind-labs.com",
+        "email": "dana@northwind-labs.com",
+        "email_is_business": True,
+    },
+    "company": {"said": "Northwind Labs", "company": "Northwind Labs"},
+}
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    url = f"sqlite:///{tmp_path / 'leads.db'}"
+    monkeypatch.setenv("LEADBOT_DATABASE_URL", url)
+    upgrade(url)
+    engine = make_engine(url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def _tracker(
+    said: str,
+    *,
+    requested: str | None,
+    intent: str = "inform",
+    confidence: float = 0.95,
+    slots: dict[str, Any] | None = None,
+    extracted: dict[str, Any] | None = None,
+    sender_id: str = "visitor-1",
+) -> Tracker:
+    """A tracker as the form sees it after the visitor's latest message was read."""
+    extracted = extracted if extracted is not None else ({requested: said} if requested else {})
+    now = time.time()
+    user = {
+        "event": "user",
+        "text": said,
+        "timestamp": now,
+        "input_channel": "rest",
+        "parse_data": {"intent": {"name": intent, "confidence": confidence}, "entities": []},
+    }
+    earlier = [
+        {"event": "slot", "name": k, "value": v, "timestamp": now - 1}
+        for k, v in (slots or {}).items()
+    ]
+    events = [
+        {"event": "bot", "text": "Hi!", "timestamp": now - 2},
+        *earlier,
+        user,
+        *({"event": "slot", "name": k, "value": v, "timestamp": now} for k, v in extracted.items()),
+    ]
+    return Tracker(
+        sender_id=sender_id,
+        slots={**(slots or {}), "requested_slot": requested, **extracted},
+        latest_message=user | {"intent": user["parse_data"]["intent"]},
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={"name": "qualification_form"},
+        latest_action_name="action_listen",
+    )
+
+
+def _validate(tracker: Tracker) -> tuple[dict[str, Any], list[str]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ValidateQualificationForm().run(dispatcher, tracker, DOMAIN))
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}, [
+        m["response"] for m in dispatcher.messages
+    ]
+
+
+def _submit(tracker: Tracker) -> tuple[list[dict[str, Any]], list[str]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionSubmitQualification().run(dispatcher, tracker, DOMAIN))
+    return events, [m["response"] for m in dispatcher.messages]
+
+
+def _lead(store: Any, sender_id: str = "visitor-1") -> dict[str, Any] | None:
+    with store.begin() as session:
+        lead = leads.lead_for_sender(session, sender_id)
+        return None if lead is None else leads.lead_record(lead)
+
+
+def test_an_understood_answer_is_normalised_and_saved_at_once(store: Any) -> None:
+    slots, said = _validate(_tracker("around $50k a year", requested="budget"))
+    assert slots["budget"]["budget_min"] == 50000
+    assert slots["budget"]["budget_period"] == "yearly"
+    assert said == []
+    assert _lead(store)["budget_max"] == 50000
+
+
+@pytest.mark.parametrize(
+    "intent, text, response",
+    [
+        ("ask_price", "wait, how much does this cost?", "utter_answer_ask_price"),
+        ("ask_bot", "am I talking to a bot?", "utter_answer_ask_bot"),
+        ("ask_who", "who are you?", "utter_answer_ask_who"),
+        ("ask_product", "what does your product do?", "utter_answer_ask_product"),
+        ("ask_why", "why do you need that?", "utter_why_budget"),
+        ("greet", "hello", "utter_answer_greet"),
+    ],
+)
+def test_an_off_path_question_is_answered_and_the_question_stays(
+    store: Any, intent: str, text: str, response: str
+) -> None:
+    slots, said = _validate(_tracker(text, requested="budget", intent=intent))
+    assert said == [response]
+    assert slots["budget"] is None
+    assert "reasked_slots" not in slots
+
+
+def test_a_need_question_about_an_offering_is_answered_not_taken_as_the_need(store: Any) -> None:
+    slots, said = _validate(_tracker("how much is your CRM?", requested="need", intent="ask_price"))
+    assert said == ["utter_answer_ask_price"]
+    assert slots["need"] is None
+
+
+def test_nonsense_is_asked_again_once_with_an_example_then_skipped(store: Any) -> None:
+    slots, said = _validate(
+        _tracker("what's the weather?", requested="budget", intent="out_of_scope")
+    )
+    assert slots["budget"] is None
+    assert slots["reasked_slots"] == ["budget"]
+    assert said == ["utter_out_of_scope", "utter_not_understood_budget"]
+
+    slots, said = _validate(
+        _tracker("blue", requested="budget", slots={"reasked_slots": ["budget"]})
+    )
+    assert slots["budget"] == {"said": "blue", "skipped": True}
+    assert said == ["utter_moving_on"]
+
+
+def test_a_decline_is_accepted_and_leaves_the_fields_empty(store: Any) -> None:
+    slots, said = _validate(_tracker("I'd rather not say", requested="budget", intent="decline"))
+    assert slots["budget"] == {"said": "I'd rather not say", "declined": True}
+    assert said == []
+
+
+def test_asking_for_a_human_ends_the_form(store: Any) -> None:
+    tracker = _tracker(
+        "can I talk to a real person?",
+        requested="timeline",
+        intent="request_human",
+        slots={"need": HOT_ANSWERS["need"]},
+    )
+    slots, _ = _validate(tracker)
+    assert slots["handoff_requested"] is True
+    assert slots["requested_slot"] is None
+
+
+def test_answers_volunteered_for_other_questions_are_kept(store: Any) -> None:
+    tracker = _tracker(
+        "we need a ticketing system, about 2k a month",
+        requested="need",
+        extracted={
+            "need": "we need a ticketing system, about 2k a month",
+            "budget": "about 2k a month",
+        },
+    )
+    slots, _ = _validate(tracker)
+    assert slots["need"]["need_category"] == "customer_support"
+    assert slots["budget"]["budget_period"] == "monthly"
+    assert slots["requested_slot"] == "timeline"
+
+
+def test_a_volunteered_value_never_replaces_a_real_answer(store: Any) -> None:
+    tracker = _tracker(
+        "in 3 months, and 5k",
+        requested="timeline",
+        slots={"budget": HOT_ANSWERS["budget"]},
+        extracted={"timeline": "in 3 months, and 5k", "budget": "5k"},
+    )
+    slots, _ = _validate(tracker)
+    assert slots["budget"] == HOT_ANSWERS["budget"]
+    assert slots["timeline"]["timeline_months"] == 3
+
+
+def test_an_invalid_email_is_rejected_with_an_example(store: Any) -> None:
+    earlier = {
+        k: HOT_ANSWERS[k]
+        for k in ("need", "budget", "timeline", "authority", "consent", "person_name")
+    }
+    slots, said = _validate(_tracker("dana@northwind", requested="email", slots=earlier))
+    assert slots["email"] is None
+    assert said == ["utter_not_understood_email"]
+
+
+def test_no_consent_skips_the_contact_questions(store: Any) -> None:
+    earlier = {k: HOT_ANSWERS[k] for k in ("need", "budget", "timeline", "authority")}
+    slots, _ = _validate(_tracker("no thanks", requested="consent", intent="deny", slots=earlier))
+    assert slots["consent"]["consent"] is False
+    assert slots["requested_slot"] is None
+
+
+def test_a_hot_submission_saves_score_and_hands_off_once(store: Any) -> None:
+    tracker = _tracker("Northwind Labs", requested=None, slots=HOT_ANSWERS, extracted={})
+    events, said = _submit(tracker)
+    assert SlotSet("qualification_done", True) in events
+    assert said == ["utter_result_hot"]
+    _submit(tracker)  # a rerun action must not double anything
+    lead = _lead(store)
+    assert (lead["score"], lead["temperature"], lead["stage"]) == (100, "hot", "potential_customer")
+    assert lead["email"] == "dana@northwind-labs.com"
+    assert lead["handoff"] == "pending"
+    with store.begin() as session:
+        history = leads.lead_for_sender(session, "visitor-1").history
+        assert len(history) == 1
+
+
+def test_without_consent_no_contact_data_is_kept(store: Any) -> None:
+    slots = {**HOT_ANSWERS, "consent": {"said": "no", "consent": False, "consent_at": None}}
+    _, said = _submit(_tracker("no", requested=None, slots=slots, extracted={}))
+    lead = _lead(store)
+    assert said == ["utter_result_no_consent_hot"]
+    assert (lead["person_name"], lead["email"], lead["company"]) == (None, None, None)
+    assert lead["need_category"] == "crm" and lead["consent"] is False
+
+
+def test_a_human_request_outside_the_form_creates_a_handoff(store: Any) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = _tracker(
+        "let me talk to a person", requested=None, intent="request_human", extracted={}
+    )
+    events = asyncio.run(ActionRequestHandoff().run(dispatcher, tracker, DOMAIN))
+    assert SlotSet("handoff_requested", True) in events
+    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_created"]
+    assert _lead(store)["handoff"] == "pending"
