@@ -27,6 +27,8 @@ FORM_SLOTS: Final = (*QUALIFYING_SLOTS, "consent", *CONTACT_SLOTS)
 MAX_ANSWER_CHARS: Final = 500
 
 Fields = dict[str, Any]
+# Keys of a slot value that describe the answer rather than a lead field.
+ANSWER_MARKERS: Final = ("said", "declined", "skipped")
 
 
 def _need(text: str, rules: Rules) -> Fields | Declined | None:
@@ -141,15 +143,9 @@ def refused_consent(slots: Mapping[str, Any]) -> bool:
 def lead_fields(slots: Mapping[str, Any]) -> Fields:
     """Every lead record field learnt from the slots; contact data only with consent."""
     fields: Fields = {}
-    for slot in FORM_SLOTS:
-        if slot in CONTACT_SLOTS and not has_consent(slots):
-            continue
-        value = slots.get(slot)
-        if is_answered(value):
-            fields.update(
-                {k: v for k, v in value.items() if k not in ("said", "declined", "skipped")}
-            )
-    if "consent_at" in fields and fields["consent_at"] is not None:
+    for value in answered_slots(slots).values():
+        fields.update({k: v for k, v in value.items() if k not in ANSWER_MARKERS})
+    if fields.get("consent_at") is not None:
         fields["consent_at"] = datetime.fromisoformat(fields["consent_at"])
     return fields
 

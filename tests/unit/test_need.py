@@ -1,0 +1,169 @@
+"""Classifying a visitor's need into the offerings of the default rules file."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from actions.declines import DECLINED
+from actions.need import Need, classify_need, correct_spelling, is_gibberish, is_question
+from actions.scoring import load_rules
+
+RULES_FILE = Path(__file__).resolve().parents[2] / "qualification_rules.yml"
+OFFERINGS = load_rules(RULES_FILE).offerings
+
+
+@pytest.mark.parametrize(
+    "said, expected",
+    [
+        ("we need to track our sales pipeline and deals across 12 reps", "crm"),
+        ("a CRM for our 5-person sales team", "crm"),
+        ("pipeline and deal tracking", "crm"),
+        ("our pipline is a mess", "crm"),
+        ("Hi, I'm interested in your CRM", "crm"),
+        ("better contact management for our reps", "crm"),
+        (
+            "our support team drowns in emails, we want a proper ticketing system",
+            "customer_support",
+        ),
+        ("we need live chat on our website for support", "customer_support"),
+        ("hello, do you do help desk software?", "customer_support"),
+        ("too many TICKETS, no helpdesk", "customer_support"),
+        ("a knowledge base and faq for customers", "customer_support"),
+        ("we want to automate our email campaigns", "marketing_automation"),
+        ("automating our email campaigns", "marketing_automation"),
+        ("newsletters and drip nurturing", "marketing_automation"),
+        ("we need lead generation", "marketing_automation"),
+        ("we need dashboards and forecasting for our sales numbers", "analytics"),
+        ("some kind of reporting for our small shop's sales", "analytics"),
+        ("dashbords pls 📊", "analytics"),
+        ("better forcasting of revenue", "analytics"),
+        ("just researching chatbots for a class project", "other"),
+        ("contract management for our legal team", "other"),
+        ("can you help us with onboarding new hires?", "other"),
+        ("not sure, something to help onboarding new staff", "other"),
+    ],
+)
+def test_a_need_falls_into_the_offering_it_mentions(said: str, expected: str) -> None:
+    need = classify_need(said, OFFERINGS)
+    assert isinstance(need, Need)
+    assert need.category == expected
+    assert need.text == said.strip()
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "just browsing",
+        "nothing",
+        "Nothing really.",
+        "not sure",
+        "just looking around",
+        "rather not say",
+        "I'd rather not say",
+        "dunno",
+        "no idea tbh",
+    ],
+)
+def test_no_need_to_share_is_a_decline(said: str) -> None:
+    assert classify_need(said, OFFERINGS) is DECLINED
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "",
+        "   ",
+        "asdfgh",
+        "qwerty",
+        "!!!",
+        "🙂🙂",
+        "hi",
+        "hello there",
+        "what's the weather?",
+        "hmm let me think",
+        "ok",
+    ],
+)
+def test_a_text_that_states_nothing_is_not_understood(said: str) -> None:
+    assert classify_need(said, OFFERINGS) is None
+
+
+def test_the_stated_need_keeps_the_visitors_words_trimmed() -> None:
+    assert classify_need("  we need a CRM  \n", OFFERINGS) == Need(
+        text="we need a CRM", category="crm"
+    )
+
+
+@pytest.mark.parametrize(
+    "said, expected",
+    [
+        ("support tickets and some marketing", "customer_support"),
+        ("marketing campaigns, maybe some support", "marketing_automation"),
+        ("crm", "crm"),
+    ],
+)
+def test_the_offering_with_most_keyword_hits_wins(said: str, expected: str) -> None:
+    need = classify_need(said, OFFERINGS)
+    assert isinstance(need, Need)
+    assert need.category == expected
+
+
+@pytest.mark.parametrize(
+    "said, expected",
+    [
+        ("our onboarding flow", "other"),
+        ("we need a payroll tool", "payroll"),
+        ("PAYROLLS", "payroll"),
+    ],
+)
+def test_offerings_come_from_the_caller(said: str, expected: str) -> None:
+    need = classify_need(said, {"payroll": ["payroll", "salaries"]})
+    assert isinstance(need, Need)
+    assert need.category == expected
+
+
+@pytest.mark.parametrize(
+    "said, expected",
+    [
+        ("dashbord", "dashboard"),
+        ("pipline", "pipeline"),
+        ("contacs", "contact"),
+        ("ship", "ship"),
+        ("heads", "heads"),
+    ],
+)
+def test_spelling_is_corrected_only_close_to_the_vocabulary(said: str, expected: str) -> None:
+    vocabulary = frozenset({"dashboard", "pipeline", "contact", "leads"})
+    assert correct_spelling(said, vocabulary) == expected
+
+
+@pytest.mark.parametrize(
+    "said, expected",
+    [
+        ("what's the weather?", True),
+        ("and you are?", True),
+        ("how much does it cost", True),
+        ("Northwind Labs?", False),
+        ("we need a CRM", False),
+    ],
+)
+def test_questions_are_recognised(said: str, expected: bool) -> None:
+    assert is_question(said) is expected
+
+
+@pytest.mark.parametrize(
+    "said, expected",
+    [("asdfgh", True), ("zxcv", True), ("aaaaaa", True), ("Schmidt", False), ("Tallgrass", False)],
+)
+def test_keyboard_mashing_is_gibberish(said: str, expected: bool) -> None:
+    assert is_gibberish(said) is expected
+
+
+@pytest.mark.parametrize("said", ["crm " * 2500, "x" * 10_000, "dashbord, " * 1000])
+def test_a_huge_answer_is_classified_quickly(said: str) -> None:
+    started = time.perf_counter()
+    classify_need(said, OFFERINGS)
+    assert time.perf_counter() - started < 1.0
