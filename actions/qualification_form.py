@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import answers, conversation, lead_store
 from actions.declines import Declined
+from actions.scoring import Rules
 from actions.settings import current_rules
 
 log = logging.getLogger(__name__)
@@ -113,8 +114,13 @@ class ValidateQualificationForm(FormValidationAction):
     def _volunteered(slot: str, said: str, tracker: Tracker) -> Any:
         """An answer to a question not asked yet: kept when understood, never over a real one."""
         earlier = conversation.value_before_latest_message(tracker, slot)
-        understood = answers.understand(slot, said, current_rules())
-        if isinstance(understood, dict) and not _is_real_answer(earlier):
+        rules = current_rules()
+        understood = answers.understand(slot, said, rules)
+        if (
+            isinstance(understood, dict)
+            and not _is_real_answer(earlier)
+            and not _part_of_requested_answer(said, tracker, rules)
+        ):
             return understood
         return earlier if answers.is_answered(earlier) else None
 
@@ -157,6 +163,22 @@ class ValidateQualificationForm(FormValidationAction):
             dispatcher.utter_message(response="utter_out_of_scope")
         dispatcher.utter_message(response=f"utter_not_understood_{slot}")
         return {slot: None, "reasked_slots": [*reasked, slot]}
+
+
+def _part_of_requested_answer(said: str, tracker: Tracker, rules: Rules) -> bool:
+    """True when the words belong to the name, email or company just asked for.
+
+    "Dana Whitfield" answers the name question; the model may also read "Whitfield" as a
+    company, which must not fill the company question.
+    """
+    requested = tracker.get_slot("requested_slot")
+    if requested not in answers.CONTACT_SLOTS:
+        return False
+    answer = answers.understand(requested, tracker.latest_message.get("text") or "", rules)
+    if not isinstance(answer, dict):
+        return False
+    identity = " ".join(str(answer.get(field) or "") for field in answers.CONTACT_SLOTS).lower()
+    return said.strip().lower() in identity
 
 
 def _is_real_answer(value: Any) -> bool:

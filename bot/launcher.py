@@ -101,7 +101,7 @@ def server_commands(settings: Settings, model: Path) -> tuple[list[str], list[st
         "--credentials",
         "credentials.yml",
         "--endpoints",
-        "endpoints.yml",
+        str(_endpoints_file(settings)),
         "--cors",
         "*",
     ]
@@ -110,13 +110,20 @@ def server_commands(settings: Settings, model: Path) -> tuple[list[str], list[st
     return actions, rasa
 
 
+def _endpoints_file(settings: Settings) -> Path:
+    """Rasa's endpoints file for these ports, written under var/."""
+    path = settings.var_dir / f"endpoints-{settings.rasa_port}.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{settings.action_port}/webhook"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
 def server_environment(settings: Settings) -> dict[str, str]:
     """The environment both servers run with."""
-    return {
-        **os.environ,
-        "LEADBOT_DATABASE_URL": settings.database_url,
-        "LEADBOT_ACTION_URL": f"http://127.0.0.1:{settings.action_port}/webhook",
-    }
+    return {**os.environ, "LEADBOT_DATABASE_URL": settings.database_url}
 
 
 def run(settings: Settings, model: Path) -> int:

@@ -261,3 +261,28 @@ def test_a_human_request_outside_the_form_creates_a_handoff(store: Any) -> None:
     assert SlotSet("handoff_requested", True) in events
     assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_created"]
     assert _lead(store)["handoff"] == "pending"
+
+
+def test_part_of_a_name_is_not_taken_as_the_company(store: Any) -> None:
+    earlier = {k: HOT_ANSWERS[k] for k in ("need", "budget", "timeline", "authority", "consent")}
+    tracker = _tracker(
+        "Dana Whitfield",
+        requested="person_name",
+        slots=earlier,
+        extracted={"person_name": "Dana Whitfield", "company": "Whitfield"},
+    )
+    slots, _ = _validate(tracker)
+    assert slots["person_name"]["person_name"] == "Dana Whitfield"
+    assert slots["company"] is None
+
+
+def test_a_company_given_with_the_name_is_kept(store: Any) -> None:
+    earlier = {k: HOT_ANSWERS[k] for k in ("need", "budget", "timeline", "authority", "consent")}
+    tracker = _tracker(
+        "I'm Dana, from Northwind Labs",
+        requested="person_name",
+        slots=earlier,
+        extracted={"person_name": "I'm Dana, from Northwind Labs", "company": "Northwind Labs"},
+    )
+    slots, _ = _validate(tracker)
+    assert slots["company"]["company"] == "Northwind Labs"
