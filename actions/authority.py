@@ -398,11 +398,13 @@ _NOT_DECIDING: Final = re.compile(
     r"not\s+(?:really\s+)?(?:my|entirely\s+my)\s+(?:call|decision)|not\s+(?:really\s+)?up\s+to\s+me|"
     r"i\s+(?:don't|do\s+not|dont|can't|cannot)\s+(?:\w+\s+)?(?:decide|sign|approve|make\s+the)|"
     r"(?:don't|do\s+not|dont)\s+have\s+(?:the\s+)?(?:final\s+)?(?:say|authority|sign[\s-]?off)|"
-    r"(?:someone|somebody)\s+else|no\s+(?:final\s+)?(?:authority|decision[\s-]?making))"
+    r"(?:someone|somebody)\s+else|no\s+(?:final\s+)?(?:authority|decision[\s-]?making)|"
+    r"(?:need|needs|get|require)\s+(?:\w+\s+)?(?:approval|sign[\s-]?off|buy[\s-]?in|"
+    r"the\s+go[\s-]?ahead|a\s+green\s+light)\s+from)"
 )
 _DECIDING: Final = re.compile(
     r"\bi(?:'ll|'d|\s+will|\s+would|\s+can|\s+do)?\s+"
-    r"(?!(?:help|helping|don't|dont|never|can't|cannot|won't|wouldn't|to)\s)(?:\w+\s+)?(?:"
+    r"(?!(?:help|helping|don't|dont|never|can't|cannot|won't|wouldn't|to|need|needs)\s)(?:\w+\s+)?(?:"
     r"sign(?:s|ed)?[\s-]*of+\b|approve|decide|"
     r"make\s+(?:the|all\s+the|all|our|most)\s+(?:final\s+|buying\s+|purchasing\s+)?(?:decisions?|calls?)|"
     r"make\s+(?:the\s+)?(?:buying\s+|purchasing\s+)?decisions|"

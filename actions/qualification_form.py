@@ -16,11 +16,14 @@ from actions import answers, conversation, lead_store
 from actions.declines import Declined
 from actions.scoring import Rules
 from actions.settings import current_rules
+from actions.volunteered import volunteered_answer
 
 log = logging.getLogger(__name__)
 
 # Below this confidence an intent is not trusted to override a slot's answer.
 OFF_PATH_CONFIDENCE: Final = 0.5
+# A request for a person this certain wins even when the words also read as an answer.
+HUMAN_REQUEST_CONFIDENCE: Final = 0.8
 # Intents that are questions: they are answered even when the words also read as a need.
 QUESTION_INTENTS: Final = frozenset({"ask_price", "ask_product", "ask_bot", "ask_who", "ask_why"})
 
@@ -115,12 +118,11 @@ class ValidateQualificationForm(FormValidationAction):
         """An answer to a question not asked yet: kept when understood, never over a real one."""
         earlier = conversation.value_before_latest_message(tracker, slot)
         rules = current_rules()
-        understood = answers.understand(slot, said, rules)
-        if (
-            isinstance(understood, dict)
-            and not _is_real_answer(earlier)
-            and not _part_of_requested_answer(said, tracker, rules)
-        ):
+        if _is_real_answer(earlier) or _part_of_requested_answer(said, tracker, rules):
+            return earlier
+        message = str((tracker.latest_message or {}).get("text") or "")
+        understood = volunteered_answer(slot, said, message, tracker.slots, rules)
+        if understood is not None:
             return understood
         return earlier if answers.is_answered(earlier) else None
 
@@ -139,7 +141,7 @@ class ValidateQualificationForm(FormValidationAction):
             slot == "need" and trusted in QUESTION_INTENTS
         )
 
-        if trusted == "request_human" and not answered:
+        if trusted == "request_human" and (confidence >= HUMAN_REQUEST_CONFIDENCE or not answered):
             return {slot: None, "handoff_requested": True}
         off_path_response = _off_path_response(trusted, slot, domain)
         if off_path_response and not answered:

@@ -17,6 +17,7 @@ _WEEKS_PER_MONTH: Final = 4.345
 _MONTHS_PER_UNIT: Final[dict[str, float]] = {
     "day": 1 / _DAYS_PER_MONTH,
     "week": 1 / _WEEKS_PER_MONTH,
+    "fortnight": 2 / _WEEKS_PER_MONTH,
     "month": 1.0,
     "quarter": 3.0,
     "year": 12.0,
@@ -94,7 +95,7 @@ def _months_until(today: date, day: date) -> float:
 
 _NUMBER: Final = r"\d+(?:\.\d+)?"
 _UNIT: Final = (
-    r"(?:(?P<day>days?)|(?P<week>weeks?|wks?)|(?P<month>months?|mo?nths?|mths?|moths?|monts?|mos)"
+    r"(?:(?P<day>days?)|(?P<week>weeks?|wks?)|(?P<fortnight>fortnights?)|(?P<month>months?|mo?nths?|mths?|moths?|monts?|mos)"
     r"|(?P<quarter>quarters?|qtrs?)|(?P<year>years?|yrs?|yaers?|yeras?))(?!\w)"
 )
 _SPAN: Final = (

@@ -36,6 +36,11 @@ from actions.declines import DECLINED
         ("we decide as a team", Authority("influencer", None)),
         ("I'm the person who'll use it", Authority("influencer", None)),
         ("I'd recommend it to my boss", Authority("influencer", None)),
+        (
+            "I'd need sign-off from our finance director, but I'm driving this",
+            Authority("influencer", None),
+        ),
+        ("I need approval from my boss first", Authority("influencer", None)),
         ("id recomend it to my manager", Authority("influencer", None)),
         ("I'm on the evaluation team", Authority("influencer", None)),
         ("I'll put together a recommendation for our COO", Authority("influencer", None)),

@@ -32,6 +32,8 @@ def months_to(day: date) -> float:
         ("within two months", 2),
         ("in 2 months", 2),
         ("in 6 weeks", 1.38),
+        ("in a fortnight", 0.46),
+        ("within two fortnights", 0.92),
         ("next quarter", 3),
         ("in a year", 12),
         ("next year", 12),

@@ -1,0 +1,63 @@
+"""Answers a visitor gives before they are asked: "I'm Dana, VP Sales at Acme, about 50k a year".
+
+The NLU model marks the words that may answer another question (an entity). Those words are
+taken only when the parser understands them and they make sense beside the rest of the
+message; a wrong guess would stop the bot from ever asking that question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+from actions import answers
+from actions.scoring import Rules
+
+# Slots whose parsers read a whole sentence well: the whole message is read first, because
+# the model often marks only part of the answer ("own" in "I own a small bakery").
+READ_WHOLE_MESSAGE: Final = frozenset({"need", "authority", "person_name"})
+
+_SELF_INTRODUCTION: Final = r"\b(?:i'?m|i am|my name is|my name's|name's|this is|call me)\s*,?\s*"
+
+
+def volunteered_answer(
+    slot: str, said: str, message: str, known: Mapping[str, Any], rules: Rules
+) -> answers.Fields | None:
+    """The normalised answer to `slot` that the visitor gave unasked, or None.
+
+    Args:
+        slot: the question the words may answer.
+        said: the words the NLU model marked for it.
+        message: the visitor's whole message.
+        known: the conversation's slots (other answers already given).
+        rules: the scoring rules (offerings, free-mail domains).
+    """
+    candidates = [message, said] if slot in READ_WHOLE_MESSAGE and said != message else [said]
+    for text in candidates:
+        understood = answers.understand(slot, text, rules)
+        if isinstance(understood, dict) and _plausible(slot, understood, said, message, known):
+            return understood
+    return None
+
+
+def _plausible(
+    slot: str, answer: answers.Fields, said: str, message: str, known: Mapping[str, Any]
+) -> bool:
+    if slot == "need":
+        # A need that matches no offering is as likely a misread as a real need: ask instead.
+        return answer.get("need_category") != "other"
+    if slot == "company":
+        introduced = re.search(_SELF_INTRODUCTION + re.escape(said), message, re.IGNORECASE)
+        return not introduced and not _same(answer.get("company"), known.get("person_name"))
+    if slot == "person_name":
+        return not _same(answer.get("person_name"), known.get("company"))
+    return True
+
+
+def _same(value: Any, other_slot_value: Any) -> bool:
+    """True when a value equals another slot's answer (its normalised value or its words)."""
+    if not value or not other_slot_value:
+        return False
+    others = other_slot_value.values() if isinstance(other_slot_value, dict) else [other_slot_value]
+    return any(str(value).strip().lower() == str(o).strip().lower() for o in others if o)

@@ -1,0 +1,79 @@
+"""Answers given before they were asked: taken only when they make sense."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actions.scoring import load_rules
+from actions.volunteered import volunteered_answer
+
+RULES = load_rules(Path(__file__).resolve().parents[2] / "qualification_rules.yml")
+
+
+@pytest.mark.parametrize(
+    "slot, said, message, known, expected",
+    [
+        (
+            "budget",
+            "about 2k a month",
+            "we need tickets, about 2k a month",
+            {},
+            {"budget_min": 2000.0, "budget_period": "monthly"},
+        ),
+        (
+            "need",
+            "help-desk software",
+            "we need help-desk software",
+            {},
+            {"need_category": "customer_support"},
+        ),
+        # a need that matches no offering is more likely a misread than a need
+        ("need", "email", "hi, quick question about email", {}, None),
+        ("need", "a small bakery", "I own a small bakery chain", {}, None),
+        # the model marked part of the answer: the whole message is read instead
+        (
+            "authority",
+            "own",
+            "Hi! I own a small bakery chain and need a help desk",
+            {},
+            {"authority": "decision_maker"},
+        ),
+        (
+            "person_name",
+            "Marcus",
+            "Hi, I'm Marcus Reid, CEO of Copperline",
+            {},
+            {"person_name": "Marcus Reid"},
+        ),
+        # a name introduced with "I'm" is not a company
+        ("company", "Marcus Reid", "Hi, I'm Marcus Reid, CEO of Copperline", {}, None),
+        (
+            "company",
+            "Copperline",
+            "Hi, I'm Marcus Reid, CEO of Copperline",
+            {},
+            {"company": "Copperline"},
+        ),
+        (
+            "company",
+            "Dana Hill",
+            "Dana Hill",
+            {"person_name": {"said": "Dana Hill", "person_name": "Dana Hill"}},
+            None,
+        ),
+        ("person_name", "Acme", "Acme", {"company": {"said": "Acme", "company": "Acme"}}, None),
+        ("timeline", "asdf", "asdf", {}, None),
+    ],
+)
+def test_volunteered_answers(
+    slot: str, said: str, message: str, known: dict[str, Any], expected: dict[str, Any] | None
+) -> None:
+    answer = volunteered_answer(slot, said, message, known, RULES)
+    if expected is None:
+        assert answer is None
+    else:
+        assert answer is not None
+        assert {k: answer.get(k) for k in expected} == expected
