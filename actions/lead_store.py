@@ -60,7 +60,7 @@ def save_progress(tracker: Tracker, slots: Mapping[str, Any]) -> None:
             session, visit.conversation, visit.fields, visit.answers, visit.transcript
         )
     )
-    log.info("answers saved", extra={"sender_id": tracker.sender_id, "answers": len(visit.answers)})
+    log.info("answers saved sender_id=%s answers=%d", tracker.sender_id, len(visit.answers))
 
 
 def submit(
@@ -98,8 +98,10 @@ def submit(
 
     _run(work)
     log.info(
-        "qualification saved",
-        extra={"sender_id": tracker.sender_id, "temperature": qualification.temperature},
+        "qualification saved sender_id=%s temperature=%s handoff=%s",
+        tracker.sender_id,
+        qualification.temperature,
+        handoff_reason,
     )
 
 
@@ -116,4 +118,4 @@ def hand_off(tracker: Tracker, slots: Mapping[str, Any]) -> None:
             visit.transcript,
         )
     )
-    log.info("handoff requested", extra={"sender_id": tracker.sender_id})
+    log.info("handoff requested sender_id=%s", tracker.sender_id)

@@ -53,9 +53,11 @@ class ValidateQualificationForm(FormValidationAction):
         events = await super().run(dispatcher, tracker, domain)
         try:
             lead_store.save_progress(tracker, tracker.slots)
-        except SQLAlchemyError:
+        except SQLAlchemyError as error:
             # Nothing was promised yet; the submission at the end writes everything again.
-            log.exception("saving answers so far failed", extra={"sender_id": tracker.sender_id})
+            log.error(
+                "saving answers so far failed sender_id=%s error=%r", tracker.sender_id, error
+            )
         return events
 
     def validate_need(

@@ -34,8 +34,10 @@ class ActionSubmitQualification(Action):
         handoff_reason = "visitor_request" if wants_person else ("hot_lead" if hot else None)
         try:
             lead_store.submit(tracker, tracker.slots, qualification, handoff_reason)
-        except SQLAlchemyError:
-            log.exception("saving the qualification failed", extra={"sender_id": tracker.sender_id})
+        except SQLAlchemyError as error:
+            log.error(
+                "saving the qualification failed sender_id=%s error=%r", tracker.sender_id, error
+            )
             dispatcher.utter_message(response="utter_save_failed")
             return []
         dispatcher.utter_message(
@@ -56,8 +58,12 @@ class ActionRequestHandoff(Action):
     ) -> list[EventType]:
         try:
             lead_store.hand_off(tracker, tracker.slots)
-        except SQLAlchemyError:
-            log.exception("saving the handoff failed", extra={"sender_id": tracker.sender_id})
+        except SQLAlchemyError as error:
+            log.error(
+                "saving the handoff failed sender_id=%s error=%s",
+                tracker.sender_id,
+                type(error).__name__,
+            )
             dispatcher.utter_message(response="utter_save_failed")
             return []
         dispatcher.utter_message(response="utter_handoff_created")

@@ -286,3 +286,13 @@ def test_a_company_given_with_the_name_is_kept(store: Any) -> None:
     )
     slots, _ = _validate(tracker)
     assert slots["company"]["company"] == "Northwind Labs"
+
+
+def test_a_failed_write_is_retried_then_reported_never_called_saved(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LEADBOT_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    tracker = _tracker("Northwind Labs", requested=None, slots=HOT_ANSWERS, extracted={})
+    events, said = _submit(tracker)
+    assert said == ["utter_save_failed"]
+    assert SlotSet("qualification_done", True) not in events
