@@ -7,12 +7,19 @@ A qualifying slot holds a dict once its answer is understood:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, Final
 
 from actions.authority import parse_authority
-from actions.contact import parse_company, parse_consent, parse_email, parse_person_name
+from actions.contact import (
+    employer_named_in,
+    parse_company,
+    parse_consent,
+    parse_email,
+    parse_person_name,
+)
 from actions.declines import DECLINED, Declined
 from actions.money import parse_budget
 from actions.need import classify_need
@@ -63,7 +70,12 @@ def _authority(text: str, rules: Rules) -> Fields | Declined | None:
     authority = parse_authority(text)
     if authority is None or isinstance(authority, Declined):
         return authority
-    return {"authority": authority.level, "job_title": authority.job_title}
+    title = authority.job_title
+    employer = employer_named_in(title) if title else None
+    if title and employer:
+        # "CEO of Copperline": the title is "CEO"; the company is answered on its own.
+        title = re.split(rf"\s+(?:at|of|from|with|for)\s+{re.escape(employer)}", title)[0]
+    return {"authority": authority.level, "job_title": title}
 
 
 def _consent(text: str, rules: Rules) -> Fields | Declined | None:

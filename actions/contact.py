@@ -474,3 +474,80 @@ def _has_proper_noun(company: str, said: str) -> bool:
         word[:1].isupper() and word != first_word and not word.lower().startswith("i'")
         for word in company.split()
     )
+
+
+# Words after "at" / "of" that name a part of a company, not the company ("Head of Sales").
+_DEPARTMENTS: Final = frozenset(
+    [
+        "sales",
+        "marketing",
+        "support",
+        "customer",
+        "customers",
+        "operations",
+        "ops",
+        "engineering",
+        "product",
+        "products",
+        "finance",
+        "it",
+        "hr",
+        "people",
+        "growth",
+        "revenue",
+        "business",
+        "development",
+        "technology",
+        "tech",
+        "data",
+        "analytics",
+        "design",
+        "procurement",
+        "purchasing",
+        "partnerships",
+        "success",
+        "service",
+        "services",
+        "digital",
+        "strategy",
+        "research",
+        "legal",
+        "security",
+        "infrastructure",
+        "content",
+        "communications",
+        "brand",
+        "ecommerce",
+        "e-commerce",
+        "accounts",
+        "administration",
+        "admin",
+        "the",
+        "my",
+        "our",
+        "a",
+        "an",
+        "i",
+    ]
+)
+_EMPLOYER: Final = re.compile(
+    r"\b(?:at|of|from|with|for)\s+"
+    r"(?P<name>[A-Z][\w&'.\-]*(?:\s+(?:&|and|of|[A-Z0-9][\w&'.\-]*))*)"
+)
+_TRAILING_JOINERS: Final = re.compile(r"(?:\s+(?:&|and|of))+$")
+
+
+def employer_named_in(text: str) -> str | None:
+    """The company that a job title or an introduction names: "CEO of Copperline" -> "Copperline".
+
+    Only a capitalised name after "at", "of", "from", "with" or "for" counts, and not a
+    department ("Head of Sales"); None when there is no such name.
+    """
+    for match in _EMPLOYER.finditer(prepare(text)):
+        name = _TRAILING_JOINERS.sub("", match.group("name").rstrip(" .,"))
+        if not name or name.split()[0].lower() in _DEPARTMENTS:
+            continue
+        company = parse_company(name)
+        if isinstance(company, str):
+            return company
+    return None

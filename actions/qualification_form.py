@@ -16,7 +16,7 @@ from actions import answers, conversation, lead_store
 from actions.declines import Declined
 from actions.scoring import Rules
 from actions.settings import current_rules
-from actions.volunteered import volunteered_answer
+from actions.volunteered import unmarked_answer, volunteered_answer
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,21 @@ class ValidateQualificationForm(FormValidationAction):
                 "saving answers so far failed sender_id=%s error=%r", tracker.sender_id, error
             )
         return events
+
+    def extract_need(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _unmarked("need", tracker)
+
+    def extract_authority(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _unmarked("authority", tracker)
+
+    def extract_company(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _unmarked("company", tracker)
 
     def validate_need(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -167,6 +182,15 @@ class ValidateQualificationForm(FormValidationAction):
             dispatcher.utter_message(response="utter_out_of_scope")
         dispatcher.utter_message(response=f"utter_not_understood_{slot}")
         return {slot: None, "reasked_slots": [*reasked, slot]}
+
+
+def _unmarked(slot: str, tracker: Tracker) -> dict[str, Any]:
+    """The latest message as a candidate for an empty question that is not being asked."""
+    if tracker.get_slot(slot) is not None or tracker.get_slot("requested_slot") == slot:
+        return {}
+    message = str((tracker.latest_message or {}).get("text") or "")
+    words = unmarked_answer(slot, message, tracker.slots, current_rules()) if message else None
+    return {slot: words} if words else {}
 
 
 def _part_of_requested_answer(said: str, tracker: Tracker, rules: Rules) -> bool:

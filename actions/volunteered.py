@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from actions import answers
+from actions.contact import employer_named_in
 from actions.scoring import Rules
 
 # Slots whose parsers read a whole sentence well: the whole message is read first, because
@@ -28,7 +29,7 @@ def volunteered_answer(
 
     Args:
         slot: the question the words may answer.
-        said: the words the NLU model marked for it.
+        said: the words the NLU model marked for it (or the whole message).
         message: the visitor's whole message.
         known: the conversation's slots (other answers already given).
         rules: the scoring rules (offerings, free-mail domains).
@@ -36,21 +37,46 @@ def volunteered_answer(
     candidates = [message, said] if slot in READ_WHOLE_MESSAGE and said != message else [said]
     for text in candidates:
         understood = answers.understand(slot, text, rules)
-        if isinstance(understood, dict) and _plausible(slot, understood, said, message, known):
+        if isinstance(understood, dict) and _plausible(
+            slot, understood, said, message, known, whole_message=text == message
+        ):
             return understood
     return None
 
 
+def unmarked_answer(slot: str, message: str, known: Mapping[str, Any], rules: Rules) -> str | None:
+    """Words of a message that answer `slot` although the NLU model marked nothing for it.
+
+    Only what is clear without the model counts: a need naming an offering, a job title or a
+    decision ("I own a small bakery"), a company after a job title ("CEO of Copperline").
+    """
+    if slot == "company":
+        return employer_named_in(message)
+    if slot in ("need", "authority") and volunteered_answer(slot, message, message, known, rules):
+        return message
+    return None
+
+
 def _plausible(
-    slot: str, answer: answers.Fields, said: str, message: str, known: Mapping[str, Any]
+    slot: str,
+    answer: answers.Fields,
+    said: str,
+    message: str,
+    known: Mapping[str, Any],
+    whole_message: bool,
 ) -> bool:
     if slot == "need":
         # A need that matches no offering is as likely a misread as a real need: ask instead.
         return answer.get("need_category") != "other"
+    if slot == "authority" and whole_message:
+        # A sentence about the team ("our support team drowns in email") is no role.
+        return bool(answer.get("job_title")) or answer.get("authority") == "decision_maker"
     if slot == "company":
         introduced = re.search(_SELF_INTRODUCTION + re.escape(said), message, re.IGNORECASE)
         return not introduced and not _same(answer.get("company"), known.get("person_name"))
     if slot == "person_name":
+        if whole_message and not re.search(_SELF_INTRODUCTION, message, re.IGNORECASE):
+            return False  # a name read from a whole sentence needs "I'm ..." before it
         return not _same(answer.get("person_name"), known.get("company"))
     return True
 

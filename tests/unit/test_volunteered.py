@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from actions.scoring import load_rules
-from actions.volunteered import volunteered_answer
+from actions.volunteered import unmarked_answer, volunteered_answer
 
 RULES = load_rules(Path(__file__).resolve().parents[2] / "qualification_rules.yml")
 
@@ -77,3 +77,29 @@ def test_volunteered_answers(
     else:
         assert answer is not None
         assert {k: answer.get(k) for k in expected} == expected
+
+
+@pytest.mark.parametrize(
+    "slot, message, expected",
+    [
+        ("company", "Hi, I'm Marcus Reid, CEO of Copperline", "Copperline"),
+        ("company", "I'm the Head of Sales", None),
+        ("company", "we are a team of 40 at Globex and need dashboards", "Globex"),
+        (
+            "authority",
+            "Hi! I own a small bakery chain and need a help desk",
+            "Hi! I own a small bakery chain and need a help desk",
+        ),
+        # a sentence about a team is no role
+        ("authority", "our support team drowns in emails, we want a ticketing system", None),
+        (
+            "need",
+            "hi, quick question about email marketing",
+            "hi, quick question about email marketing",
+        ),
+        ("need", "Hi there", None),
+        ("need", "around $50k a year", None),
+    ],
+)
+def test_answers_the_model_did_not_mark(slot: str, message: str, expected: str | None) -> None:
+    assert unmarked_answer(slot, message, {}, RULES) == expected
