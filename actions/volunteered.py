@@ -19,6 +19,10 @@ from actions.scoring import Rules
 # the model often marks only part of the answer ("own" in "I own a small bakery").
 READ_WHOLE_MESSAGE: Final = frozenset({"need", "authority", "person_name"})
 
+_EMPLOYMENT: Final = (
+    r"\b(?:work(?:ing)?\s+(?:at|for|with)|(?:i'?m|i\s+am|we'?re|we\s+are)\s+(?:at|from|with)"
+    r"|here\s+from|team\b[^.,;]*\bat)\b"
+)
 _SELF_INTRODUCTION: Final = r"\b(?:i'?m|i am|my name is|my name's|name's|this is|call me)\s*,?\s*"
 
 
@@ -51,10 +55,18 @@ def unmarked_answer(slot: str, message: str, known: Mapping[str, Any], rules: Ru
     decision ("I own a small bakery"), a company after a job title ("CEO of Copperline").
     """
     if slot == "company":
-        return employer_named_in(message)
+        return employer_named_in(message) if _speaks_of_employer(message, rules) else None
     if slot in ("need", "authority") and volunteered_answer(slot, message, message, known, rules):
         return message
     return None
+
+
+def _speaks_of_employer(message: str, rules: Rules) -> bool:
+    """True for "I work at ...", "I'm from ..." or a job title ("CEO of ..."), not "kind of BI"."""
+    if re.search(_EMPLOYMENT, message, re.IGNORECASE):
+        return True
+    role = answers.understand("authority", message, rules)
+    return isinstance(role, dict) and bool(role.get("job_title"))
 
 
 def _plausible(

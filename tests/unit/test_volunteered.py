@@ -103,3 +103,9 @@ def test_volunteered_answers(
 )
 def test_answers_the_model_did_not_mark(slot: str, message: str, expected: str | None) -> None:
     assert unmarked_answer(slot, message, {}, RULES) == expected
+
+
+def test_a_kind_of_product_is_no_employer() -> None:
+    message = "so some kind of BI tool with nice charts would be great"
+    assert unmarked_answer("company", message, {}, RULES) is None
+    assert unmarked_answer("company", "I work at Globex, we need BI", {}, RULES) == "Globex"
