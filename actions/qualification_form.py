@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import answers, conversation, lead_store
 from actions.declines import Declined
+from actions.need import is_question
 from actions.scoring import Rules
 from actions.settings import current_rules
 from actions.volunteered import unmarked_answer, volunteered_answer
@@ -22,10 +23,12 @@ log = logging.getLogger(__name__)
 
 # Below this confidence an intent is not trusted to override a slot's answer.
 OFF_PATH_CONFIDENCE: Final = 0.5
-# A request for a person this certain wins even when the words also read as an answer.
-HUMAN_REQUEST_CONFIDENCE: Final = 0.8
-# Intents that are questions: they are answered even when the words also read as a need.
-QUESTION_INTENTS: Final = frozenset({"ask_price", "ask_product", "ask_bot", "ask_who", "ask_why"})
+# Intents that ask the bot something. Asked as a question, they win over an answer read into
+# the same words ("can I talk to someone from your sales team?" is no role); a need is so
+# broad that they always win there ("how much is your CRM?").
+ASKING_INTENTS: Final = frozenset(
+    {"ask_price", "ask_product", "ask_bot", "ask_who", "ask_why", "request_human"}
+)
 
 
 class ValidateQualificationForm(FormValidationAction):
@@ -154,11 +157,10 @@ class ValidateQualificationForm(FormValidationAction):
         understood = answers.understand(slot, said, current_rules())
         intent, confidence = conversation.latest_intent(tracker)
         trusted = intent if confidence >= OFF_PATH_CONFIDENCE else None
-        answered = isinstance(understood, dict) and not (
-            slot == "need" and trusted in QUESTION_INTENTS
-        )
+        asking = trusted in ASKING_INTENTS and (slot == "need" or is_question(said))
+        answered = isinstance(understood, dict) and not asking
 
-        if trusted == "request_human" and (confidence >= HUMAN_REQUEST_CONFIDENCE or not answered):
+        if trusted == "request_human" and not answered:
             return {slot: None, "handoff_requested": True}
         off_path_response = _off_path_response(trusted, slot, domain)
         if off_path_response and not answered:

@@ -296,3 +296,29 @@ def test_a_failed_write_is_retried_then_reported_never_called_saved(
     events, said = _submit(tracker)
     assert said == ["utter_save_failed"]
     assert SlotSet("qualification_done", True) not in events
+
+
+def test_a_plain_answer_read_as_a_human_request_is_still_an_answer(store: Any) -> None:
+    earlier = {k: v for k, v in HOT_ANSWERS.items() if k != "company"}
+    tracker = _tracker(
+        "Maple Peak Logistics",
+        requested="company",
+        intent="request_human",
+        confidence=0.9,
+        slots=earlier,
+    )
+    slots, _ = _validate(tracker)
+    assert slots["company"]["company"] == "Maple Peak Logistics"
+    assert "handoff_requested" not in slots
+
+
+def test_a_question_for_a_person_wins_over_words_that_read_as_a_role(store: Any) -> None:
+    tracker = _tracker(
+        "this is a lot of questions, can I talk to someone from your sales team?",
+        requested="authority",
+        intent="request_human",
+        confidence=0.7,
+    )
+    slots, _ = _validate(tracker)
+    assert slots["handoff_requested"] is True
+    assert slots["authority"] is None
