@@ -68,6 +68,11 @@ class ValidateQualificationForm(FormValidationAction):
     ) -> dict[str, Any]:
         return _unmarked("need", tracker)
 
+    def extract_budget(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _unmarked("budget", tracker)
+
     def extract_authority(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -158,18 +163,17 @@ class ValidateQualificationForm(FormValidationAction):
         intent, confidence = conversation.latest_intent(tracker)
         trusted = intent if confidence >= OFF_PATH_CONFIDENCE else None
         asking = trusted in ASKING_INTENTS and (slot == "need" or is_question(said))
-        answered = isinstance(understood, dict) and not asking
 
-        if trusted == "request_human" and not answered:
+        if trusted == "request_human" and (asking or not isinstance(understood, dict)):
             return {slot: None, "handoff_requested": True}
+        if isinstance(understood, dict) and not asking:
+            return {slot: understood}
+        if isinstance(understood, Declined) and not asking:
+            return {slot: answers.declined(said)}
         off_path_response = _off_path_response(trusted, slot, domain)
-        if off_path_response and not answered:
+        if off_path_response:
             dispatcher.utter_message(response=off_path_response)
             return {slot: None}
-        if answered:
-            return {slot: understood}
-        if isinstance(understood, Declined):
-            return {slot: answers.declined(said)}
         return self._not_understood(slot, said, dispatcher, tracker, trusted)
 
     @staticmethod

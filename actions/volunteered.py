@@ -19,6 +19,10 @@ from actions.scoring import Rules
 # the model often marks only part of the answer ("own" in "I own a small bakery").
 READ_WHOLE_MESSAGE: Final = frozenset({"need", "authority", "person_name"})
 
+_MONEY_WORDS: Final = (
+    r"[$€£¥₹]|\b(?:usd|eur|gbp|cad|aud|dollars?|euros?|pounds?|bucks|grand|budget\w*|spend\w*"
+    r"|afford|invest\w*|allocat\w*|have|got)\b"
+)
 _EMPLOYMENT: Final = (
     r"\b(?:work(?:ing)?\s+(?:at|for|with)|(?:i'?m|i\s+am|we'?re|we\s+are)\s+(?:at|from|with)"
     r"|here\s+from|team\b[^.,;]*\bat)\b"
@@ -38,8 +42,7 @@ def volunteered_answer(
         known: the conversation's slots (other answers already given).
         rules: the scoring rules (offerings, free-mail domains).
     """
-    candidates = [message, said] if slot in READ_WHOLE_MESSAGE and said != message else [said]
-    for text in candidates:
+    for text in _readings(slot, said, message):
         understood = answers.understand(slot, text, rules)
         if isinstance(understood, dict) and _plausible(
             slot, understood, said, message, known, whole_message=text == message
@@ -52,13 +55,29 @@ def unmarked_answer(slot: str, message: str, known: Mapping[str, Any], rules: Ru
     """Words of a message that answer `slot` although the NLU model marked nothing for it.
 
     Only what is clear without the model counts: a need naming an offering, a job title or a
-    decision ("I own a small bakery"), a company after a job title ("CEO of Copperline").
+    decision ("I own a small bakery"), a company after a job title ("CEO of Copperline"), an
+    amount said as money ("we have roughly 30k a year", not "we send 10k emails a month").
     """
     if slot == "company":
         return employer_named_in(message) if _speaks_of_employer(message, rules) else None
-    if slot in ("need", "authority") and volunteered_answer(slot, message, message, known, rules):
+    if slot == "budget" and not re.search(_MONEY_WORDS, message, re.IGNORECASE):
+        return None
+    if slot in ("need", "authority", "budget") and volunteered_answer(
+        slot, message, message, known, rules
+    ):
         return message
     return None
+
+
+def _readings(slot: str, said: str, message: str) -> list[str]:
+    """The texts to read for a slot, in order: the marked words, the whole message, or both."""
+    if said == message:
+        return [said]
+    if slot in READ_WHOLE_MESSAGE:
+        return [message, said]
+    if slot == "budget" and re.search(_MONEY_WORDS, message, re.IGNORECASE):
+        return [said, message]  # the model may mark "it" in "30k per year for it"
+    return [said]
 
 
 def _speaks_of_employer(message: str, rules: Rules) -> bool:

@@ -99,6 +99,14 @@ def test_volunteered_answers(
         ),
         ("need", "Hi there", None),
         ("need", "around $50k a year", None),
+        (
+            "budget",
+            "Hi, we want to automate our emails and have roughly 30k per year for it.",
+            "Hi, we want to automate our emails and have roughly 30k per year for it.",
+        ),
+        # figures that count things, not money
+        ("budget", "we send 10k emails a month and need automation", None),
+        ("budget", "we use 5 different spreadsheets a month", None),
     ],
 )
 def test_answers_the_model_did_not_mark(slot: str, message: str, expected: str | None) -> None:
@@ -109,3 +117,9 @@ def test_a_kind_of_product_is_no_employer() -> None:
     message = "so some kind of BI tool with nice charts would be great"
     assert unmarked_answer("company", message, {}, RULES) is None
     assert unmarked_answer("company", "I work at Globex, we need BI", {}, RULES) == "Globex"
+
+
+def test_a_budget_the_model_marked_badly_is_read_from_the_message() -> None:
+    message = "Hi, we want to automate our email campaigns and have roughly 30k per year for it."
+    answer = volunteered_answer("budget", "it", message, {}, RULES)
+    assert answer is not None and answer["budget_min"] == 30000
