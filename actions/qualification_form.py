@@ -78,6 +78,11 @@ class ValidateQualificationForm(FormValidationAction):
     ) -> dict[str, Any]:
         return _unmarked("authority", tracker)
 
+    def extract_person_name(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _unmarked("person_name", tracker)
+
     def extract_company(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:

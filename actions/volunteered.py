@@ -23,6 +23,13 @@ _MONEY_WORDS: Final = (
     r"[$€£¥₹]|\b(?:usd|eur|gbp|cad|aud|dollars?|euros?|pounds?|bucks|grand|budget\w*|spend\w*"
     r"|afford|invest\w*|allocat\w*|have|got)\b"
 )
+# An amount of money right before other words: "50k ", "$2,000 ", "30 thousand euros ".
+_AMOUNT: Final = (
+    r"\d[\d,.]*\s*(?:k|m|grand|thousand|million)?\s*"
+    r"(?:usd|eur|gbp|dollars?|euros?|pounds?|bucks)?\s*"
+)
+# One or two capitalised words: "Dana" in "I'm Dana, VP Sales at Acme".
+_CAPITALISED_NAME: Final = r"(?P<name>(?-i:[A-Z][\w'\-]+)(?:\s+(?-i:[A-Z][\w'\-]+))?)\b"
 _EMPLOYMENT: Final = (
     r"\b(?:work(?:ing)?\s+(?:at|for|with)|(?:i'?m|i\s+am|we'?re|we\s+are)\s+(?:at|from|with)"
     r"|here\s+from|team\b[^.,;]*\bat)\b"
@@ -42,13 +49,21 @@ def volunteered_answer(
         known: the conversation's slots (other answers already given).
         rules: the scoring rules (offerings, free-mail domains).
     """
+    readings = []
     for text in _readings(slot, said, message):
         understood = answers.understand(slot, text, rules)
         if isinstance(understood, dict) and _plausible(
             slot, understood, said, message, known, whole_message=text == message
         ):
-            return understood
-    return None
+            readings.append(understood)
+    if slot == "budget" and len(readings) == 2 and _same_amount(*readings):
+        # "about 50k" was marked, but "about 50k this year" says how often: keep the period.
+        return max(readings, key=lambda reading: reading["budget_period"] != "one_off")
+    return readings[0] if readings else None
+
+
+def _same_amount(first: answers.Fields, second: answers.Fields) -> bool:
+    return all(first.get(k) == second.get(k) for k in ("budget_min", "budget_max"))
 
 
 def unmarked_answer(slot: str, message: str, known: Mapping[str, Any], rules: Rules) -> str | None:
@@ -60,6 +75,10 @@ def unmarked_answer(slot: str, message: str, known: Mapping[str, Any], rules: Ru
     """
     if slot == "company":
         return employer_named_in(message) if _speaks_of_employer(message, rules) else None
+    if slot == "person_name":
+        introduced = re.search(_SELF_INTRODUCTION + _CAPITALISED_NAME, message, re.IGNORECASE)
+        name = introduced.group("name") if introduced else None
+        return name if name and volunteered_answer(slot, name, message, known, rules) else None
     if slot == "budget" and not re.search(_MONEY_WORDS, message, re.IGNORECASE):
         return None
     if slot in ("need", "authority", "budget") and volunteered_answer(
@@ -77,6 +96,8 @@ def _readings(slot: str, said: str, message: str) -> list[str]:
         return [message, said]
     if slot == "budget" and re.search(_MONEY_WORDS, message, re.IGNORECASE):
         return [said, message]  # the model may mark "it" in "30k per year for it"
+    if slot == "budget" and re.search(_AMOUNT + r"\s*" + re.escape(said), message, re.IGNORECASE):
+        return [said, message]
     return [said]
 
 
@@ -99,6 +120,9 @@ def _plausible(
     if slot == "need":
         # A need that matches no offering is as likely a misread as a real need: ask instead.
         return answer.get("need_category") != "other"
+    if slot == "timeline" and not whole_message:
+        # "50k this year" is a yearly budget, not a purchase date.
+        return not re.search(_AMOUNT + re.escape(said), message, re.IGNORECASE)
     if slot == "authority" and whole_message:
         # A sentence about the team ("our support team drowns in email") is no role.
         return bool(answer.get("job_title")) or answer.get("authority") == "decision_maker"

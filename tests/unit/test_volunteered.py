@@ -98,6 +98,10 @@ def test_volunteered_answers(
             "hi, quick question about email marketing",
         ),
         ("need", "Hi there", None),
+        ("person_name", "I'm Dana, VP Sales at Acme, we have about 50k this year", "Dana"),
+        ("person_name", "Hi, I'm Marcus Reid, CEO of Copperline", "Marcus Reid"),
+        ("person_name", "I'm the CEO of a small shop", None),
+        ("person_name", "I'm interested in your CRM", None),
         ("need", "around $50k a year", None),
         (
             "budget",
@@ -123,3 +127,12 @@ def test_a_budget_the_model_marked_badly_is_read_from_the_message() -> None:
     message = "Hi, we want to automate our email campaigns and have roughly 30k per year for it."
     answer = volunteered_answer("budget", "it", message, {}, RULES)
     assert answer is not None and answer["budget_min"] == 30000
+
+
+def test_a_period_after_an_amount_belongs_to_the_budget() -> None:
+    message = "I'm Dana, VP Sales at Acme, we have about 50k this year"
+    budget = volunteered_answer("budget", "about 50k", message, {}, RULES)
+    assert budget is not None
+    assert (budget["budget_min"], budget["budget_period"]) == (50000, "yearly")
+    assert volunteered_answer("timeline", "this year", message, {}, RULES) is None
+    assert volunteered_answer("timeline", "next month", "10k, and next month", {}, RULES)
