@@ -14,6 +14,7 @@ help:
 	@echo "make run    install what is missing, train if needed, start the bot (Ctrl-C stops it)"
 	@echo "make test   install what is missing and run the whole test suite"
 	@echo "make lint   ruff and mypy"
+	@echo "make bench  measure understanding, speed, load and footprint into docs/benchmarks.md"
 
 $(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa.lock
 	@test -x "$(PYTHON310)" || { echo "Python 3.10 not found under $(PYENV_ROOT)/versions (Rasa 3.6 needs it)"; exit 1; }
@@ -56,3 +57,12 @@ lint: install
 
 clean:
 	rm -rf $(RASA_VENV) $(APP_VENV) models .rasa
+
+# The benchmark: every section, then docs/benchmarks.md, .json and the plot (up to ~20 minutes).
+# Redis backs the two-worker Rasa server of the load section.
+.PHONY: bench
+bench: install system-packages
+	@command -v redis-server >/dev/null || { \
+	  echo "Installing Redis for the benchmark..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	$(APP_VENV)/bin/python -m tests.perf.bench

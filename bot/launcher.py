@@ -8,8 +8,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+import yaml
 
 from bot.settings import PROJECT_ROOT, Settings
 from crm_bridge.migrate import upgrade
@@ -65,12 +68,21 @@ def start(
     servers already started are stopped and RuntimeError says why.
     """
     actions_cmd, rasa_cmd = server_commands(settings, model)
-    env = server_environment(settings)
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        for command, name, health in (
-            (actions_cmd, "actions", f"http://127.0.0.1:{settings.action_port}/health"),
-            (rasa_cmd, "rasa", f"http://127.0.0.1:{settings.rasa_port}/"),
+        for command, env, name, health in (
+            (
+                actions_cmd,
+                server_environment(settings),
+                "actions",
+                f"http://127.0.0.1:{settings.action_port}/health",
+            ),
+            (
+                rasa_cmd,
+                rasa_environment(settings),
+                "rasa",
+                f"http://127.0.0.1:{settings.rasa_port}/",
+            ),
         ):
             processes.append(_start(command, env, log_dir / f"{name}.log" if log_dir else None))
             _wait_until_up(health, processes)
@@ -81,7 +93,17 @@ def start(
 
 
 def server_commands(settings: Settings, model: Path) -> tuple[list[str], list[str]]:
-    """The command lines of the action server and of the Rasa server."""
+    """The command lines of the action server and of the Rasa server.
+
+    Raises:
+        RuntimeError: When several Rasa workers are asked for without a Redis URL; Rasa would
+            silently fall back to one worker with its in-memory lock store.
+    """
+    if settings.rasa_workers > 1 and not settings.redis_url:
+        raise RuntimeError(
+            f"{settings.rasa_workers} Rasa workers need a Redis lock and tracker store: "
+            "set LEADBOT_REDIS_URL"
+        )
     actions = [
         str(settings.python_executable),
         "-m",
@@ -111,19 +133,46 @@ def server_commands(settings: Settings, model: Path) -> tuple[list[str], list[st
 
 
 def _endpoints_file(settings: Settings) -> Path:
-    """Rasa's endpoints file for these ports, written under var/."""
+    """Rasa's endpoints file for these ports (and Redis stores, when set), written under var/."""
     path = settings.var_dir / f"endpoints-{settings.rasa_port}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{settings.action_port}/webhook"\n',
-        encoding="utf-8",
-    )
+    endpoints: dict[str, Any] = {
+        "action_endpoint": {"url": f"http://127.0.0.1:{settings.action_port}/webhook"}
+    }
+    if settings.redis_url:
+        endpoints["lock_store"] = _redis_store(settings.redis_url)
+        endpoints["tracker_store"] = _redis_store(settings.redis_url)
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
     return path
+
+
+def _redis_store(redis_url: str) -> dict[str, Any]:
+    """A Redis store of Rasa's endpoints file, from `redis://[:password@]host:port/db`."""
+    parts = urlsplit(redis_url)
+    store: dict[str, Any] = {
+        "type": "redis",
+        # Rasa calls the host `url`.
+        "url": parts.hostname or "localhost",
+        "port": parts.port or 6379,
+        "db": int(parts.path.strip("/") or 0),
+    }
+    if parts.password:
+        store["password"] = parts.password
+    return store
 
 
 def server_environment(settings: Settings) -> dict[str, str]:
     """The environment both servers run with."""
     return {**os.environ, "LEADBOT_DATABASE_URL": settings.database_url}
+
+
+def rasa_environment(settings: Settings) -> dict[str, str]:
+    """The Rasa server's environment: the servers' one, plus its worker count when not one."""
+    environment = server_environment(settings)
+    if settings.rasa_workers != 1:
+        # Rasa 3.6 reads its worker count from SANIC_WORKERS; the action server keeps one.
+        environment["SANIC_WORKERS"] = str(settings.rasa_workers)
+    return environment
 
 
 def run(settings: Settings, model: Path) -> int:

@@ -33,6 +33,9 @@ class Settings:
     python_executable: Path
     models_dir: Path
     var_dir: Path
+    # Several Rasa workers need a lock store and a tracker store they all see: Redis.
+    rasa_workers: int = 1
+    redis_url: str | None = None
 
 
 def load() -> Settings:
@@ -47,4 +50,6 @@ def load() -> Settings:
         python_executable=PROJECT_ROOT / ".venv" / "bin" / "python",
         models_dir=Path(os.environ.get("LEADBOT_MODELS_DIR") or PROJECT_ROOT / "models"),
         var_dir=PROJECT_ROOT / "var",
+        rasa_workers=int(os.environ.get("LEADBOT_RASA_WORKERS", "1")),
+        redis_url=os.environ.get("LEADBOT_REDIS_URL") or None,
     )
