@@ -50,20 +50,24 @@ class Authority:
     job_title: str | None
 
 
+# Chief officers' titles, written as abbreviations ("CEO", "CFO").
+_CHIEF_OFFICERS: Final = (
+    "ceo",
+    "cto",
+    "cfo",
+    "coo",
+    "cmo",
+    "cio",
+    "cro",
+    "cpo",
+    "cso",
+    "cdo",
+    "cco",
+)
 _TITLE_LEVELS: Final[dict[str, AuthorityLevel]] = {
     **dict.fromkeys(
         [
-            "ceo",
-            "cto",
-            "cfo",
-            "coo",
-            "cmo",
-            "cio",
-            "cro",
-            "cpo",
-            "cso",
-            "cdo",
-            "cco",
+            *_CHIEF_OFFICERS,
             "founder",
             "co-founder",
             "cofounder",
@@ -319,17 +323,7 @@ _TITLE: Final = re.compile(
 )
 _UPPER_WORDS: Final = frozenset(
     [
-        "ceo",
-        "cto",
-        "cfo",
-        "coo",
-        "cmo",
-        "cio",
-        "cro",
-        "cpo",
-        "cso",
-        "cdo",
-        "cco",
+        *_CHIEF_OFFICERS,
         "vp",
         "svp",
         "evp",
