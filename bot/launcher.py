@@ -121,7 +121,7 @@ def server_commands(settings: Settings, model: Path) -> tuple[list[str], list[st
         "--port",
         str(settings.rasa_port),
         "--credentials",
-        "credentials.yml",
+        str(credentials_file(settings)),
         "--endpoints",
         str(_endpoints_file(settings)),
         "--cors",
@@ -143,6 +143,27 @@ def _endpoints_file(settings: Settings) -> Path:
         endpoints["lock_store"] = _redis_store(settings.redis_url)
         endpoints["tracker_store"] = _redis_store(settings.redis_url)
     path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def credentials_file(settings: Settings) -> Path:
+    """Rasa's channels: credentials.yml, plus Slack when its token and signing secret are set.
+
+    With Slack, a copy is written under var/ (never committed), readable by its owner only.
+    """
+    shared = PROJECT_ROOT / "credentials.yml"
+    if not (settings.slack_token and settings.slack_signing_secret):
+        return shared
+    channels = yaml.safe_load(shared.read_text(encoding="utf-8")) or {}
+    channels["slack"] = {
+        "slack_token": settings.slack_token,
+        "slack_signing_secret": settings.slack_signing_secret,
+    }
+    path = settings.var_dir / f"credentials-{settings.rasa_port}.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(yaml.safe_dump(channels, sort_keys=False), encoding="utf-8")
     return path
 
 

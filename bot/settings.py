@@ -36,6 +36,9 @@ class Settings:
     # Several Rasa workers need a lock store and a tracker store they all see: Redis.
     rasa_workers: int = 1
     redis_url: str | None = None
+    # The Slack channel listens only when both are set (a bot token and the app's signing secret).
+    slack_token: str | None = None
+    slack_signing_secret: str | None = None
 
 
 def load() -> Settings:
@@ -52,4 +55,6 @@ def load() -> Settings:
         var_dir=PROJECT_ROOT / "var",
         rasa_workers=int(os.environ.get("LEADBOT_RASA_WORKERS", "1")),
         redis_url=os.environ.get("LEADBOT_REDIS_URL") or None,
+        slack_token=os.environ.get("LEADBOT_SLACK_TOKEN") or None,
+        slack_signing_secret=os.environ.get("LEADBOT_SLACK_SIGNING_SECRET") or None,
     )
