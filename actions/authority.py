@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from actions.declines import DECLINED, Declined, is_decline
+from actions.departments import DEPARTMENTS, departments_pattern
 from actions.need import correct_spelling
 from actions.numbers import prepare
 
@@ -153,7 +154,8 @@ _TITLE_EXCEPTIONS: Final[dict[str, AuthorityLevel]] = {
     "product owner": "influencer",
     "chief of staff": "influencer",
 }
-# Words that make a title more precise without changing the speaker's level.
+# Words that make a title more precise without changing the speaker's level; department
+# words do too ("sales director", "VP Sales").
 _MODIFIERS: Final = [
     "senior",
     "sr",
@@ -179,101 +181,24 @@ _MODIFIERS: Final = [
     "project",
     "program",
     "programme",
-    "product",
-    "account",
-    "accounts",
-    "sales",
-    "marketing",
-    "support",
-    "customer",
-    "success",
-    "service",
-    "services",
-    "operations",
-    "ops",
-    "engineering",
     "software",
-    "technology",
-    "tech",
     "technical",
-    "it",
-    "finance",
     "financial",
-    "hr",
-    "people",
-    "growth",
-    "revenue",
-    "business",
-    "development",
-    "data",
-    "digital",
-    "ecommerce",
     "commercial",
-    "procurement",
-    "purchasing",
-    "partnerships",
     "office",
     "store",
     "shop",
-    "brand",
-    "content",
-    "community",
-    "design",
-    "security",
-    "research",
-    "strategy",
-    "analytics",
     "client",
     "field",
     "inside",
     "channel",
     "enterprise",
-    "talent",
-    "legal",
-    "compliance",
-    "creative",
-    "communications",
     "department",
     "division",
     "site",
     "plant",
-    "quality",
-    "qa",
-    "ux",
-    "web",
-    "training",
     "phd",
     "grad",
-]
-# Department words that may follow a title without "of": "VP Sales", "director marketing".
-_DEPARTMENTS: Final = [
-    "sales",
-    "marketing",
-    "support",
-    "operations",
-    "ops",
-    "product",
-    "engineering",
-    "technology",
-    "it",
-    "finance",
-    "hr",
-    "people",
-    "growth",
-    "revenue",
-    "business",
-    "development",
-    "data",
-    "digital",
-    "ecommerce",
-    "procurement",
-    "partnerships",
-    "customer",
-    "success",
-    "service",
-    "services",
-    "strategy",
-    "analytics",
 ]
 _STOP_AFTER_TITLE: Final = [
     "at",
@@ -316,10 +241,11 @@ _CORE: Final = "|".join(
     + [re.escape(title) for title in sorted(_TITLE_LEVELS, key=len, reverse=True)]
 )
 _WORD_AFTER: Final = rf"(?!(?:{'|'.join(_STOP_AFTER_TITLE)})\b)[a-z][a-z'&-]*"
+_MODIFIER: Final = f"{'|'.join(_MODIFIERS)}|{departments_pattern()}"
 _TITLE: Final = re.compile(
-    rf"\b(?P<modifiers>(?:(?:{'|'.join(_MODIFIERS)})\s+){{0,3}})(?P<core>{_CORE})(?P<plural>s)?\b"
+    rf"\b(?P<modifiers>(?:(?:{_MODIFIER})\s+){{0,3}})(?P<core>{_CORE})(?P<plural>s)?\b"
     rf"(?P<extension>\s+(?:of|for)\s+(?:the\s+)?{_WORD_AFTER}(?:\s+(?:and\s+|&\s+)?{_WORD_AFTER}){{0,2}}"
-    rf"|(?:\s+(?:{'|'.join(_DEPARTMENTS)})\b){{1,2}})?"
+    rf"|(?:\s+(?:{departments_pattern()})\b){{1,2}})?"
 )
 _UPPER_WORDS: Final = frozenset(
     [
@@ -451,6 +377,7 @@ _RESEARCHING: Final = re.compile(
 _SPELLING_VOCABULARY: Final = frozenset(
     set(_TITLE_LEVELS)
     | set(_MODIFIERS)
+    | DEPARTMENTS
     | set(
         [
             "chief",

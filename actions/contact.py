@@ -11,6 +11,7 @@ from typing import Final
 from email_validator import EmailNotValidError, validate_email
 
 from actions.declines import DECLINED, Declined, is_decline
+from actions.departments import DEPARTMENTS
 from actions.need import is_gibberish, is_question, words
 from actions.numbers import prepare
 
@@ -476,60 +477,8 @@ def _has_proper_noun(company: str, said: str) -> bool:
     )
 
 
-# Words after "at" / "of" that name a part of a company, not the company ("Head of Sales").
-_DEPARTMENTS: Final = frozenset(
-    [
-        "sales",
-        "marketing",
-        "support",
-        "customer",
-        "customers",
-        "operations",
-        "ops",
-        "engineering",
-        "product",
-        "products",
-        "finance",
-        "it",
-        "hr",
-        "people",
-        "growth",
-        "revenue",
-        "business",
-        "development",
-        "technology",
-        "tech",
-        "data",
-        "analytics",
-        "design",
-        "procurement",
-        "purchasing",
-        "partnerships",
-        "success",
-        "service",
-        "services",
-        "digital",
-        "strategy",
-        "research",
-        "legal",
-        "security",
-        "infrastructure",
-        "content",
-        "communications",
-        "brand",
-        "ecommerce",
-        "e-commerce",
-        "accounts",
-        "administration",
-        "admin",
-        "the",
-        "my",
-        "our",
-        "a",
-        "an",
-        "i",
-    ]
-)
+# Words after "at" / "of" that are not the start of a company's name ("Head of Sales").
+_NOT_AN_EMPLOYER: Final = DEPARTMENTS | {"the", "my", "our", "a", "an", "i"}
 _EMPLOYER: Final = re.compile(
     r"\b(?:at|of|from|with|for)\s+"
     r"(?P<name>[A-Z][\w&'.\-]*(?:\s+(?:&|and|of|[A-Z0-9][\w&'.\-]*))*)"
@@ -545,7 +494,7 @@ def employer_named_in(text: str) -> str | None:
     """
     for match in _EMPLOYER.finditer(prepare(text)):
         name = _TRAILING_JOINERS.sub("", match.group("name").rstrip(" .,"))
-        if not name or name.split()[0].lower() in _DEPARTMENTS:
+        if not name or name.split()[0].lower() in _NOT_AN_EMPLOYER:
             continue
         company = parse_company(name)
         if isinstance(company, str):

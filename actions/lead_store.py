@@ -1,11 +1,20 @@
-"""The action server's way into the CRM store: one unit of work per action run, retried."""
+"""The action server's way into the CRM store: one unit of work per action run, retried.
+
+Every write runs on one writer thread, in the order the turns came in: the action server's
+event loop keeps answering other visitors while the database works, and a turn's write never
+lands before an earlier turn's. The progress saved after each answer is not waited for (the
+reply promises nothing about it); a submission or a handoff is, because the visitor is told
+whether it was saved.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,14 +29,20 @@ from crm_bridge.store import make_engine, make_session_factory
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+_WRITER: Final = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lead-store")
+
 
 @lru_cache(maxsize=1)
 def _sessions(url: str) -> sessionmaker[Session]:
     return make_session_factory(make_engine(url))
 
 
-def _run(work: Callable[[Session], T]) -> T:
-    return with_retries(work, _sessions(database_url()))
+def _queue(work: Callable[[Session], T]) -> Future[T]:
+    return _WRITER.submit(with_retries, work, _sessions(database_url()))
+
+
+async def _run(work: Callable[[Session], T]) -> T:
+    return await asyncio.wrap_future(_queue(work))
 
 
 class _Visit:
@@ -50,20 +65,44 @@ def _normalised(value: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in value.items() if k != "said"}
 
 
-def save_progress(tracker: Tracker, slots: Mapping[str, Any]) -> None:
-    """Keeps the answers given so far, so that a visitor who leaves mid-way still has a lead."""
+def save_progress(tracker: Tracker, slots: Mapping[str, Any]) -> Future[Any] | None:
+    """Queues the answers given so far, so that a visitor who leaves mid-way still has a lead.
+
+    Returns the queued write (None when there is nothing to save); its failure is logged, and
+    the submission at the end writes everything again.
+    """
     visit = _Visit(tracker, slots)
     if not visit.answers:
-        return
-    _run(
+        return None
+    saved = _queue(
         lambda session: leads.save_answers(
             session, visit.conversation, visit.fields, visit.answers, visit.transcript
         )
     )
-    log.info("answers saved sender_id=%s answers=%d", tracker.sender_id, len(visit.answers))
+    sender_id, count = tracker.sender_id, len(visit.answers)
+
+    def report(write: Future[Any]) -> None:
+        error = write.exception()
+        if error is None:
+            log.info("answers saved sender_id=%s answers=%d", sender_id, count)
+        else:
+            # The error text can quote an email or a name; log only its kind.
+            log.error(
+                "saving answers so far failed sender_id=%s error=%s",
+                sender_id,
+                type(error).__name__,
+            )
+
+    saved.add_done_callback(report)
+    return saved
 
 
-def submit(
+def wait_for_writes(timeout: float | None = None) -> None:
+    """Blocks until every write queued before this call has finished: they run in order."""
+    _WRITER.submit(lambda: None).result(timeout)
+
+
+async def submit(
     tracker: Tracker,
     slots: Mapping[str, Any],
     qualification: Qualification,
@@ -96,7 +135,7 @@ def submit(
                 visit.transcript,
             )
 
-    _run(work)
+    await _run(work)
     log.info(
         "qualification saved sender_id=%s temperature=%s handoff=%s",
         tracker.sender_id,
@@ -105,10 +144,10 @@ def submit(
     )
 
 
-def hand_off(tracker: Tracker, slots: Mapping[str, Any]) -> None:
+async def hand_off(tracker: Tracker, slots: Mapping[str, Any]) -> None:
     """Saves what the visitor said and opens a handoff to a sales rep."""
     visit = _Visit(tracker, slots)
-    _run(
+    await _run(
         lambda session: leads.request_handoff(
             session,
             visit.conversation,

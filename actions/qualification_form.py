@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Final
 
 from rasa_sdk import Tracker
@@ -10,7 +9,6 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
-from sqlalchemy.exc import SQLAlchemyError
 
 from actions import answers, conversation, lead_store
 from actions.declines import Declined
@@ -18,8 +16,6 @@ from actions.need import is_question
 from actions.scoring import Rules
 from actions.settings import current_rules
 from actions.volunteered import unmarked_answer, volunteered_answer
-
-log = logging.getLogger(__name__)
 
 # Below this confidence an intent is not trusted to override a slot's answer.
 OFF_PATH_CONFIDENCE: Final = 0.5
@@ -54,13 +50,7 @@ class ValidateQualificationForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         events = await super().run(dispatcher, tracker, domain)
-        try:
-            lead_store.save_progress(tracker, tracker.slots)
-        except SQLAlchemyError as error:
-            # Nothing was promised yet; the submission at the end writes everything again.
-            log.error(
-                "saving answers so far failed sender_id=%s error=%r", tracker.sender_id, error
-            )
+        lead_store.save_progress(tracker, tracker.slots)
         return events
 
     def extract_need(

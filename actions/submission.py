@@ -33,10 +33,12 @@ class ActionSubmitQualification(Action):
         hot = qualification.temperature == "hot"
         handoff_reason = "visitor_request" if wants_person else ("hot_lead" if hot else None)
         try:
-            lead_store.submit(tracker, tracker.slots, qualification, handoff_reason)
+            await lead_store.submit(tracker, tracker.slots, qualification, handoff_reason)
         except SQLAlchemyError as error:
             log.error(
-                "saving the qualification failed sender_id=%s error=%r", tracker.sender_id, error
+                "saving the qualification failed sender_id=%s error=%s",
+                tracker.sender_id,
+                type(error).__name__,
             )
             dispatcher.utter_message(response="utter_save_failed")
             return []
@@ -57,7 +59,7 @@ class ActionRequestHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         try:
-            lead_store.hand_off(tracker, tracker.slots)
+            await lead_store.hand_off(tracker, tracker.slots)
         except SQLAlchemyError as error:
             log.error(
                 "saving the handoff failed sender_id=%s error=%s",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import lead_store
 from actions.qualification_form import ValidateQualificationForm
 from actions.submission import ActionRequestHandoff, ActionSubmitQualification
 from crm_bridge import leads
@@ -101,6 +103,7 @@ def _tracker(
 def _validate(tracker: Tracker) -> tuple[dict[str, Any], list[str]]:
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ValidateQualificationForm().run(dispatcher, tracker, DOMAIN))
+    lead_store.wait_for_writes(timeout=30)
     return {e["name"]: e["value"] for e in events if e["event"] == "slot"}, [
         m["response"] for m in dispatcher.messages
     ]
@@ -322,3 +325,18 @@ def test_a_question_for_a_person_wins_over_words_that_read_as_a_role(store: Any)
     slots, _ = _validate(tracker)
     assert slots["handoff_requested"] is True
     assert slots["authority"] is None
+
+
+def test_a_failed_progress_save_leaves_the_reply_alone_and_logs_no_contact_data(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("LEADBOT_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    earlier = {slot: HOT_ANSWERS[slot] for slot in ("need", "budget", "consent")}
+    with caplog.at_level(logging.INFO, logger="actions.lead_store"):
+        slots, said = _validate(
+            _tracker("dana@northwind-labs.com", requested="email", slots=earlier)
+        )
+    assert slots["email"]["email"] == "dana@northwind-labs.com"
+    assert said == []
+    assert "saving answers so far failed" in caplog.text
+    assert "dana" not in caplog.text.lower()
