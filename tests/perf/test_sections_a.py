@@ -49,3 +49,29 @@ def test_smoke_run_gives_a_section(section: ModuleType, targets: int, tmp_path: 
 )
 def test_a_row_holds_when_every_expected_field_matches(said: Row, expected: bool) -> None:
     assert judge([said])[0].correct is expected
+
+
+def test_span_errors_tell_wrong_edges_from_wrong_or_missing_entities(tmp_path: Path) -> None:
+    need = {"entity": "need", "start": 0, "end": 22}
+    errors = [
+        {
+            "text": "to replace our old CRM",
+            "entities": [need],
+            "predicted_entities": [need | {"start": 3}],
+        },
+        {
+            "text": "Q3",
+            "entities": [{"entity": "timeline", "start": 0, "end": 2}],
+            "predicted_entities": [{"entity": "authority", "start": 0, "end": 2}],
+        },
+        {"text": "to replace our old CRM", "entities": [need], "predicted_entities": []},
+        {
+            "text": "hi there",
+            "entities": [],
+            "predicted_entities": [{"entity": "person_name", "start": 3, "end": 8}],
+        },
+    ]
+    path = tmp_path / "CRFEntityExtractor_errors.json"
+    path.write_text(json.dumps(errors), encoding="utf-8")
+
+    assert understanding._span_errors(path) == understanding.SpanErrors(messages=4, edges_only=1)

@@ -62,11 +62,24 @@ class Score:
 
 
 @dataclass(frozen=True)
+class SpanErrors:
+    """Messages an extractor got wrong, and how many of those only by where a span ends.
+
+    Exact-span scoring counts "replace our old CRM" against "to replace our old CRM" as a miss
+    and a false find, although the parser behind the form reads the same answer from both.
+    """
+
+    messages: int
+    edges_only: int  # every entity found with the right type, some with other start or end
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """What `rasa test nlu` wrote: intent scores and entity scores per extractor."""
 
     intents: dict[str, Score]  # class -> score, plus "macro avg", "weighted avg", ...
     extractors: dict[str, dict[str, Score]]  # extractor -> entity -> score, plus summaries
+    span_errors: dict[str, SpanErrors] = dataclasses.field(default_factory=dict)  # by extractor
 
     @property
     def intent_macro_f1(self) -> float:
@@ -166,7 +179,41 @@ def read_reports(out: Path) -> Evaluation:
         for report in sorted(out.glob("*_report.json"))
         if report.name not in ("intent_report.json", "response_selection_report.json")
     }
-    return Evaluation(intents=_scores(out / "intent_report.json"), extractors=extractors)
+    span_errors = {
+        name: _span_errors(out / f"{name}_errors.json")
+        for name in extractors
+        if (out / f"{name}_errors.json").exists()
+    }
+    return Evaluation(
+        intents=_scores(out / "intent_report.json"),
+        extractors=extractors,
+        span_errors=span_errors,
+    )
+
+
+def _span_errors(errors: Path) -> SpanErrors:
+    """Count the messages in Rasa's <extractor>_errors.json whose only fault is span edges."""
+    messages = json.loads(errors.read_text(encoding="utf-8"))
+
+    def covered(entities: list[dict[str, Any]], by: list[dict[str, Any]]) -> bool:
+        return all(
+            any(
+                other["entity"] == entity["entity"]
+                and other["start"] < entity["end"]
+                and entity["start"] < other["end"]
+                for other in by
+            )
+            for entity in entities
+        )
+
+    edges_only = sum(
+        1
+        for message in messages
+        if message["entities"]
+        and covered(message["entities"], message["predicted_entities"])
+        and covered(message["predicted_entities"], message["entities"])
+    )
+    return SpanErrors(messages=len(messages), edges_only=edges_only)
 
 
 def cross_validate(config: Settings) -> CrossValidation:
@@ -476,7 +523,7 @@ def _targets(ours: Evaluation, trained: Trained, default: Evaluation | None) -> 
             goal=f">= {ENTITY_GOAL}",
             measured=f"{ours.entity_macro_f1:.3f}",
             met=entity_met,
-            why_not=None if entity_met else _weakest(ours.entity_scores(), "entity types"),
+            why_not=None if entity_met else _entity_why_not(ours),
         ),
         Target(
             name="training time",
@@ -495,6 +542,27 @@ def _weakest(scores: Mapping[str, Score], kind: str) -> str:
     )
     shown = ", ".join(f"{name} {score.f1:.2f}{_mix_ups(score)}" for name, score in classes[:3])
     return f"the weakest {kind} pull the average down: {shown}"
+
+
+def _entity_why_not(ours: Evaluation) -> str:
+    why = _weakest(ours.entity_scores(), "entity types")
+    best = ours.entity_scores()
+    # The extractor that finds most entity types best speaks for the model's entities.
+    main = max(
+        ours.span_errors,
+        key=lambda name: sum(
+            ours.extractors[name].get(kind) is score for kind, score in best.items()
+        ),
+        default=None,
+    )
+    if main is not None and ours.span_errors[main].edges_only:
+        errors = ours.span_errors[main]
+        why += (
+            f"; of the {errors.messages} holdout messages {main} got wrong, "
+            f"{errors.edges_only} differ only in where a span starts or ends "
+            f'(e.g. "replace our old CRM" for "to replace our old CRM")'
+        )
+    return why
 
 
 def _mix_ups(score: Score) -> str:
