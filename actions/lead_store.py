@@ -65,15 +65,14 @@ def _normalised(value: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in value.items() if k != "said"}
 
 
-def save_progress(tracker: Tracker, slots: Mapping[str, Any]) -> Future[Any] | None:
+def save_progress(tracker: Tracker, slots: Mapping[str, Any]) -> None:
     """Queues the answers given so far, so that a visitor who leaves mid-way still has a lead.
 
-    Returns the queued write (None when there is nothing to save); its failure is logged, and
-    the submission at the end writes everything again.
+    A failed write is logged; the submission at the end writes everything again.
     """
     visit = _Visit(tracker, slots)
     if not visit.answers:
-        return None
+        return
     saved = _queue(
         lambda session: leads.save_answers(
             session, visit.conversation, visit.fields, visit.answers, visit.transcript
@@ -94,7 +93,6 @@ def save_progress(tracker: Tracker, slots: Mapping[str, Any]) -> Future[Any] | N
             )
 
     saved.add_done_callback(report)
-    return saved
 
 
 def wait_for_writes(timeout: float | None = None) -> None:
