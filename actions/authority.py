@@ -290,6 +290,12 @@ _BETWEEN: Final = frozenset(
     ]
 )
 _INTRODUCTIONS: Final = frozenset(["i'm", "am", "as", "is", "was", "being", "here"])
+# Words before a title that are not the speaker's field ("I'm her manager", "the new manager").
+_NOT_A_FIELD: Final = _BETWEEN | frozenset(
+    ["my", "our", "your", "his", "her", "their", "its", "not", "no", "new", "former", "ex",
+     "future", "next", "previous", "old", "to", "for", "with", "and", "or", "of", "at", "in",
+     "on", "by", "from", "than", "like", "about"]
+)  # fmt: skip
 # After a title, words that show it is someone else's: "the CEO's", "the CEO decides".
 _SOMEONE_ELSES: Final = re.compile(
     r"'s\b|\s+(?:decides?|approves?|signs?|makes?|has|have|will|would|needs?|wants?|said|says|"
@@ -322,6 +328,11 @@ _NOT_DECIDING: Final = re.compile(
     r"(?:need|needs|get|require)\s+(?:\w+\s+)?(?:approval|sign[\s-]?off|buy[\s-]?in|"
     r"the\s+go[\s-]?ahead|a\s+green\s+light)\s+from)"
 )
+# What an owner-operator runs: "I run a small dental practice", "it's my shop".
+_BUSINESS: Final = (
+    r"company|business|shop|store|firm|agency|startup|practice|clinic|restaurant|bakery|cafe|"
+    r"café|studio|salon|hotel|farm|gym|pharmacy|garage|brewery|consultancy|charity|nonprofit"
+)
 _DECIDING: Final = re.compile(
     r"\bi(?:'ll|'d|\s+will|\s+would|\s+can|\s+do)?\s+"
     r"(?!(?:help|helping|don't|dont|never|can't|cannot|won't|wouldn't|to|need|needs)\s)(?:\w+\s+)?(?:"
@@ -330,14 +341,14 @@ _DECIDING: Final = re.compile(
     r"make\s+(?:the\s+)?(?:buying\s+|purchasing\s+)?decisions|"
     r"(?:have|hold|get)\s+(?:the\s+)?(?:final|last)\s+(?:say|word|call)|call\s+the\s+shots|"
     r"(?:own|hold|control|manage)\s+the\s+budget|own\s+(?:the|this|a|an|our|my|it)\b|"
-    r"run\s+(?:the|this|a|our|my)\s+(?:company|business|shop|store|firm|agency|startup|show|place)|"
+    rf"run\s+(?:the|this|a|an|our|my)\s+(?:[a-z-]+\s+){{0,2}}?(?:{_BUSINESS}|show|place)\b|"
     r"(?:co-?)?founded)"
     r"|\bi'm\s+(?:\w+\s+){0,2}?(?:final\s+|main\s+|sole\s+|only\s+|ultimate\s+)?decision[\s-]?maker"
     r"|^(?:the\s+)?(?:final\s+|main\s+|sole\s+)?decision[\s-]?maker\b"
     r"|\bi'm\s+the\s+one\s+who\s+(?:decides|signs|approves|makes)"
     r"|\bi'm\s+(?:\w+\s+)?in\s+charge\b"
-    r"|\b(?:it's|its|it\s+is|that's)\s+(?:all\s+)?my\s+(?:own\s+)?(?:call|decision|company|business|money|budget)"
-    r"|\bmy\s+own\s+(?:company|business|shop|firm)"
+    rf"|\b(?:it's|its|it\s+is|that's)\s+(?:all\s+)?my\s+(?:own\s+)?(?:call|decision|money|budget|{_BUSINESS})\b"
+    rf"|\bmy\s+own\s+(?:{_BUSINESS})\b"
     r"|\b(?:all\s+)?up\s+to\s+me\b|\bbuck\s+stops\s+with\s+me"
     r"|\b(?:final\s+)?(?:say|decision|call)\s+(?:is|rests|lies|sits)\s+(?:with\s+me|mine)"
     r"|^(?:it's\s+|that's\s+|that\s+would\s+be\s+)?(?:just\s+|only\s+)?me\b"
@@ -520,20 +531,33 @@ def _speakers_title(said: str) -> str | None:
             continue
         if core == "head" and not (has_modifier or has_extension):
             continue
-        if _SOMEONE_ELSES.match(said, match.end()) or not _introduces_speaker(
-            said[: match.start()]
-        ):
+        if _SOMEONE_ELSES.match(said, match.end()):
+            continue
+        before = said[: match.start()]
+        field = None if _introduces_speaker(before) else _field_before(before)
+        if not field and not _introduces_speaker(before):
             continue
         return (
             " ".join(
                 part
-                for part in (match.group("modifiers"), core, match.group("extension"))
+                for part in (field, match.group("modifiers"), core, match.group("extension"))
                 if part and part.strip()
             )
             .replace("  ", " ")
             .strip()
         )
     return None
+
+
+def _field_before(before: str) -> str | None:
+    """The one word of the speaker's own field before a title: "practice" in "I'm the practice
+    manager", "nurse" in "nurse manager here"; None unless the words before it introduce the
+    speaker."""
+    words = before.split()
+    if not words or not words[-1].isalpha() or words[-1] in _NOT_A_FIELD:
+        return None
+    word = words[-1]
+    return word if _introduces_speaker(before.rstrip()[: -len(word)]) else None
 
 
 def _introduces_speaker(before: str) -> bool:

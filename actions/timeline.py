@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
 
+from dateutil.easter import easter
+
 from actions.declines import DECLINED, Declined, is_decline
 from actions.numbers import digitise, prepare
 
@@ -53,6 +55,7 @@ def parse_timeline(text: str, today: date | None = None) -> float | Declined | N
     "2-3 months" counts its middle). A named month, quarter, half, season or year counts to its
     first day ("by March", "Q3", "in 2027"), or to its last day when it has already begun or is
     said with "end of" ("this quarter", "by the end of the year"); "mid" counts to its middle.
+    A named day counts to its next occurrence ("before Christmas", "by Black Friday", "Easter").
     When several times are said, the first one counts.
 
     Args:
@@ -282,6 +285,39 @@ def _numeric_date(match: re.Match[str], today: date) -> float | None:
     return _months_until(today, when)
 
 
+# --- named days: "before Christmas", "by Black Friday" -----------------------------------------
+
+
+def _thanksgiving(year: int) -> date:
+    """The fourth Thursday of November, the US holiday."""
+    first = date(year, 11, 1)
+    return first + timedelta(days=(calendar.THURSDAY - first.weekday()) % 7 + 21)
+
+
+_NAMED_DAYS: Final[tuple[tuple[str, Callable[[int], date]], ...]] = (
+    (r"new\s+year'?s'?\s+eve|nye", lambda year: date(year, 12, 31)),
+    (
+        r"christmas|x-?mas|the\s+holidays|(?:the\s+)?holiday\s+season",
+        lambda year: date(year, 12, 25),
+    ),
+    (r"(?:the\s+)?new\s+year(?:'?s'?(?:\s+day)?)?", lambda year: date(year, 1, 1)),
+    (r"thanksgiving", _thanksgiving),
+    (r"black\s+friday", lambda year: _thanksgiving(year) + timedelta(days=1)),
+    (r"cyber\s+monday", lambda year: _thanksgiving(year) + timedelta(days=4)),
+    (r"easter", easter),
+)
+
+
+def _next(day_of: Callable[[int], date]) -> Resolver:
+    """Months to the named day's next occurrence (today counts)."""
+
+    def resolve(_match: re.Match[str], today: date) -> float:
+        day = day_of(today.year)
+        return _months_until(today, day if day >= today else day_of(today.year + 1))
+
+    return resolve
+
+
 _READINGS: Final = (
     _Reading(
         re.compile(
@@ -357,6 +393,7 @@ _READINGS: Final = (
     _Reading(
         re.compile(r"\b(?P<a>\d{1,2})[/.](?P<b>\d{1,2})[/.](?P<y>20\d\d|\d\d)\b"), _numeric_date
     ),
+    *(_Reading(re.compile(rf"\b(?:{said})\b"), _next(day_of)) for said, day_of in _NAMED_DAYS),
 )
 
 # Answers that give no time on purpose; they count only when no time is said.

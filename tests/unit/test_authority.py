@@ -32,6 +32,17 @@ from actions.declines import DECLINED
         ("I'm in charge of purchasing", Authority("decision_maker", None)),
         ("I'm a freelancer, so me", Authority("decision_maker", None)),
         ("I'm the owner of a small bakery", Authority("decision_maker", "Owner")),
+        ("I run a small dental practice", Authority("decision_maker", None)),
+        ("it's my shop", Authority("decision_maker", None)),
+        # A word of the speaker's own field before a title.
+        ("I'm the practice manager", Authority("influencer", "Practice Manager")),
+        ("clinic manager here", Authority("influencer", "Clinic Manager")),
+        (
+            "i'm the practice manager, the dentist who owns it signs off",
+            Authority("influencer", "Practice Manager"),
+        ),
+        ("I talked to the practice manager", None),
+        ("I'm her manager", None),
         ("I do the research and my boss signs the check", Authority("influencer", None)),
         ("we decide as a team", Authority("influencer", None)),
         ("I'm the person who'll use it", Authority("influencer", None)),
@@ -64,7 +75,9 @@ from actions.declines import DECLINED
         ("i have no say", Authority("researcher", None)),
     ],
 )
-def test_the_part_in_the_decision_is_read_from_what_is_said(said: str, expected: Authority) -> None:
+def test_the_part_in_the_decision_is_read_from_what_is_said(
+    said: str, expected: Authority | None
+) -> None:
     assert parse_authority(said) == expected
 
 

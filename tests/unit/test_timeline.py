@@ -120,6 +120,15 @@ def months_to(day: date) -> float:
         ("by 2027-03-01", months_to(date(2027, 3, 1))),
         ("03/15/2027", months_to(date(2027, 3, 15))),
         ("25/12/2026", months_to(date(2026, 12, 25))),
+        # Named days, at their next occurrence.
+        ("before christmas ideally", months_to(date(2026, 12, 25))),
+        ("by Xmas", months_to(date(2026, 12, 25))),
+        ("before the holidays", months_to(date(2026, 12, 25))),
+        ("sometime in the new year", months_to(date(2027, 1, 1))),
+        ("by new year's eve", months_to(date(2026, 12, 31))),
+        ("right after Thanksgiving", months_to(date(2026, 11, 26))),
+        ("before black friday", months_to(date(2026, 11, 27))),
+        ("by easter", months_to(date(2027, 3, 28))),  # 2026's Easter (April 5) has passed
         # A time said next to a refusal still counts, and the first time said wins.
         ("not sure, maybe next month", 1),
         ("no rush, maybe in 3 months", 3),
