@@ -534,9 +534,11 @@ def _speakers_title(said: str) -> str | None:
         if _SOMEONE_ELSES.match(said, match.end()):
             continue
         before = said[: match.start()]
-        field = None if _introduces_speaker(before) else _field_before(before)
-        if not field and not _introduces_speaker(before):
-            continue
+        field = None
+        if not _introduces_speaker(before):
+            field = _field_before(before)
+            if field is None:
+                continue
         return (
             " ".join(
                 part
