@@ -65,4 +65,4 @@ bench: install system-packages
 	@command -v redis-server >/dev/null || { \
 	  echo "Installing Redis for the benchmark..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
-	$(APP_VENV)/bin/python -m tests.perf.bench
+	$(APP_VENV)/bin/python -m benchmarks.bench

@@ -19,12 +19,13 @@ from typing import Any, Final, TypeVar
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions import answers, conversation
-from actions.scoring import Qualification
+from actions import conversation
 from crm_bridge import leads
 from crm_bridge.retry import with_retries
 from crm_bridge.settings import database_url
 from crm_bridge.store import make_engine, make_session_factory
+from qualifying import answers
+from qualifying.scoring import Qualification
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any, Final
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import answers, conversation, lead_store
-from actions.declines import Declined
-from actions.need import is_question
-from actions.scoring import Rules
+from actions import conversation, lead_store
 from actions.settings import current_rules
-from actions.volunteered import unmarked_answer, volunteered_answer
+from qualifying import answers
+from qualifying.declines import Declined
+from qualifying.rules import Rules
+from qualifying.text import is_question
+from qualifying.volunteered import unmarked_answer, volunteered_answer
 
 # Below this confidence an intent is not trusted to override a slot's answer.
 OFF_PATH_CONFIDENCE: Final = 0.5
@@ -25,6 +26,8 @@ OFF_PATH_CONFIDENCE: Final = 0.5
 ASKING_INTENTS: Final = frozenset(
     {"ask_price", "ask_product", "ask_bot", "ask_who", "ask_why", "request_human"}
 )
+# Questions whose answer may sit, unmarked by the model, in a message that answered another.
+UNMARKED_SLOTS: Final = ("need", "budget", "authority", "person_name", "company")
 
 
 class ValidateQualificationForm(FormValidationAction):
@@ -53,70 +56,32 @@ class ValidateQualificationForm(FormValidationAction):
         lead_store.save_progress(tracker, tracker.slots)
         return events
 
-    def extract_need(
+    async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return _unmarked("need", tracker)
+    ) -> list[EventType]:
+        """Reads answers the model did not mark, for every question that is not being asked."""
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        extracted: dict[str, Any] = {}
+        for slot in UNMARKED_SLOTS:
+            if slot in required:
+                found = _unmarked(slot, tracker)
+                extracted.update(found)
+                tracker.slots.update(found)  # later slots see what earlier ones read
+        return [SlotSet(slot, value) for slot, value in extracted.items()]
 
-    def extract_budget(
+    async def get_validation_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return _unmarked("budget", tracker)
-
-    def extract_authority(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return _unmarked("authority", tracker)
-
-    def extract_person_name(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return _unmarked("person_name", tracker)
-
-    def extract_company(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return _unmarked("company", tracker)
-
-    def validate_need(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._validate("need", value, dispatcher, tracker, domain)
-
-    def validate_budget(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._validate("budget", value, dispatcher, tracker, domain)
-
-    def validate_timeline(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._validate("timeline", value, dispatcher, tracker, domain)
-
-    def validate_authority(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._validate("authority", value, dispatcher, tracker, domain)
-
-    def validate_consent(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._validate("consent", value, dispatcher, tracker, domain)
-
-    def validate_person_name(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._validate("person_name", value, dispatcher, tracker, domain)
-
-    def validate_email(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._validate("email", value, dispatcher, tracker, domain)
-
-    def validate_company(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._validate("company", value, dispatcher, tracker, domain)
+    ) -> list[EventType]:
+        """Understands every form slot the latest message set, in the form's order."""
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        slots = {
+            slot: value for slot, value in tracker.slots_to_validate().items() if slot in required
+        }
+        for slot, value in list(slots.items()):
+            validated = self._validate(slot, value, dispatcher, tracker, domain)
+            slots.update(validated)
+            tracker.slots.update(validated)  # later slots see what earlier ones decided
+        return [SlotSet(slot, value) for slot, value in slots.items()]
 
     def _validate(
         self,

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 
-from actions.scoring import Rules, load_rules
+from qualifying import rules
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,12 +15,6 @@ def rules_path() -> Path:
     return Path(os.environ.get("LEADBOT_RULES") or PROJECT_ROOT / "qualification_rules.yml")
 
 
-def current_rules() -> Rules:
+def current_rules() -> rules.Rules:
     """The scoring rules, read again whenever the file changes so edits apply without a restart."""
-    path = rules_path()
-    return _rules_at(path, path.stat().st_mtime_ns)
-
-
-@lru_cache(maxsize=4)
-def _rules_at(path: Path, modified_ns: int) -> Rules:
-    return load_rules(path)
+    return rules.current_rules(rules_path())

@@ -11,9 +11,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import answers, lead_store
-from actions.scoring import score_lead
+from actions import lead_store
 from actions.settings import current_rules
+from qualifying import answers
+from qualifying.scoring import score_lead
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm_bridge.migrate import upgrade
 from crm_bridge.models import Base
 from crm_bridge.store import make_engine, make_session_factory
-from tests.perf import pg_server
-from tests.perf.pg_server import PostgresServer
+from tests.support import pg_server
+from tests.support.pg_server import PostgresServer
 
 STORE_DATABASE = "leadbot_test"
 

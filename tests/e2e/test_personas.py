@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import RunningBot
-from tests.scenario_player import Persona, load_personas, play
+from tests.support.scenario_player import Persona, load_personas, play
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_SCENARIOS = ROOT.parent / "shared" / "scenarios" / "dev.yml"

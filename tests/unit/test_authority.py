@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from actions.authority import Authority, parse_authority
-from actions.declines import DECLINED
+from qualifying.authority import Authority, parse_authority
+from qualifying.declines import DECLINED
 
 
 @pytest.mark.parametrize(

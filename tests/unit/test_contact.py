@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
-from actions.contact import Email, parse_company, parse_consent, parse_email, parse_person_name
-from actions.declines import DECLINED
+from qualifying.company import parse_company
+from qualifying.consent import parse_consent
+from qualifying.declines import DECLINED
+from qualifying.email import Email, parse_email
+from qualifying.name import parse_person_name
 
 FREE_MAIL = frozenset({"gmail.com", "yahoo.co.uk", "mailinator.com"})
 

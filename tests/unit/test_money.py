@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from actions.declines import DECLINED
-from actions.money import Budget, parse_budget
+from qualifying.declines import DECLINED
+from qualifying.money import Budget, parse_budget
 
 
 @pytest.mark.parametrize(

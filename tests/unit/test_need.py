@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from actions.declines import DECLINED
-from actions.need import Need, classify_need, correct_spelling, is_gibberish, is_question
-from actions.scoring import load_rules
+from qualifying.declines import DECLINED
+from qualifying.need import Need, classify_need
+from qualifying.rules import load_rules
+from qualifying.spelling import corrected_word
+from qualifying.text import is_gibberish, is_question
 
 RULES_FILE = Path(__file__).resolve().parents[2] / "qualification_rules.yml"
 OFFERINGS = load_rules(RULES_FILE).offerings
@@ -137,7 +139,7 @@ def test_offerings_come_from_the_caller(said: str, expected: str) -> None:
 )
 def test_spelling_is_corrected_only_close_to_the_vocabulary(said: str, expected: str) -> None:
     vocabulary = frozenset({"dashboard", "pipeline", "contact", "leads"})
-    assert correct_spelling(said, vocabulary) == expected
+    assert corrected_word(said, vocabulary) == expected
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests import scenario_player
-from tests.scenario_player import (
+from tests.support import scenario_player
+from tests.support.scenario_player import (
     CONTRACT_SLOTS,
     DECLINE_ANSWER,
     Persona,

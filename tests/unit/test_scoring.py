@@ -7,14 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from actions.scoring import (
-    DimensionScore,
-    QualifyingAnswers,
-    Rules,
-    annual_budget,
-    load_rules,
-    score_lead,
-)
+from crm_bridge.models import STAGES
+from qualifying.rules import SCORED_STAGES, Rules, load_rules
+from qualifying.scoring import DimensionScore, QualifyingAnswers, annual_budget, score_lead
 
 RULES_FILE = Path(__file__).resolve().parents[2] / "qualification_rules.yml"
 
@@ -190,6 +185,8 @@ def test_editing_the_file_changes_the_score(tmp_path: Path) -> None:
         ("  offering: 25", "  offering: 60", "add up to 100"),
         ("  hot: 70", "  hot: 30", "temperatures.warm"),
         ("  warm: prospect", "  tepid: prospect", "stages"),
+        ("  warm: prospect", "  warm: warm_lead", "stages.warm must be one of lead, prospect"),
+        ("  hot: potential_customer", "  hot: customer", "stages.hot must be one of"),
         ("temperatures:", "temperature:", "temperatures is missing"),
         ("\n# Points per dimension", "  other:\n    keywords: [misc]\n#", "offerings.other"),
         ("    label: CRM\n    keywords:", "    label: CRM\n    words:", "offerings.crm.keywords"),
@@ -213,3 +210,7 @@ def test_an_empty_rules_file_is_refused(tmp_path: Path) -> None:
     empty.write_text("", encoding="utf-8")
     with pytest.raises(ValueError, match="empty.yml"):
         load_rules(empty)
+
+
+def test_the_stages_scoring_names_are_stages_the_store_holds() -> None:
+    assert set(SCORED_STAGES) <= set(STAGES)

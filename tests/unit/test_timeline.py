@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from actions.declines import DECLINED
-from actions.timeline import parse_timeline
+from qualifying.declines import DECLINED
+from qualifying.timeline import parse_timeline
 
 # A Wednesday in the second quarter, so that "this quarter", "next summer" and "in January"
 # each have a different answer.

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from actions.scoring import load_rules
-from actions.volunteered import unmarked_answer, volunteered_answer
+from qualifying.rules import load_rules
+from qualifying.volunteered import unmarked_answer, volunteered_answer
 
 RULES = load_rules(Path(__file__).resolve().parents[2] / "qualification_rules.yml")
 

@@ -1,0 +1,116 @@
+"""Classifying what a visitor wants to solve into one of the offerings the business sells."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from qualifying.declines import DECLINED, Declined, is_decline
+from qualifying.spelling import corrected_word
+from qualifying.text import is_mashed, is_question, prepare, stem, words
+from qualifying.wordlists import word_list
+
+# The category of a need that was stated but matches none of the offerings.
+OTHER: Final = "other"
+
+# A question that names a wish ("can you help us track deals?") still states a need.
+_NEED_CUE: Final = re.compile(
+    r"\b(?:need|needs|want|wants|looking\s+for|help\s+(?:us|me|with)|solve|problem|tool|"
+    r"software|system|platform|solution|manage|track|automate|improve|organi[sz]e)\b",
+    re.IGNORECASE,
+)
+
+# Saying there is nothing to solve ("just browsing") rather than refusing to say.
+_NOTHING_NEEDED: Final = re.compile(
+    r"\b(?:browsing|looking\s+around|just\s+looking|checking\s+(?:\w+\s+)?out|window\s+shopping|"
+    r"having\s+a\s+look|nothing|no\s+need|just\s+curious)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Need:
+    """What the visitor wants to solve, in their words, and the offering it falls into."""
+
+    text: str
+    category: str
+
+
+def classify_need(text: str, offerings: Mapping[str, Sequence[str]]) -> Need | Declined | None:
+    """Classify a visitor's need into the offering whose keywords it mentions most.
+
+    Keywords match whole words, case-insensitively, in singular or plural, and through small
+    typos ("dashbords", "pipline").
+
+    Args:
+        text: the visitor's answer, a sentence or an extracted entity.
+        offerings: offering key -> keywords, from the rules file.
+
+    Returns:
+        A `Need` with an offering key, or `"other"` for a real need that matches none;
+        `DECLINED` for "just browsing" or "rather not say"; None when the text states nothing
+        (empty, a greeting, a bare question, gibberish).
+    """
+    said = " ".join(prepare(text).split())
+    if not said:
+        return None
+    category = best_offering(said, offerings)
+    if category is not None:
+        return Need(text=said, category=category)
+    content = _content_words(said)
+    # A refusal may come with a word or two ("no idea, sorry mate"); more words are a need.
+    if (is_decline(said) or _NOTHING_NEEDED.search(said)) and len(content) < 2:
+        return DECLINED
+    if not content or (is_question(said) and not _NEED_CUE.search(said)):
+        return None
+    return Need(text=said, category=OTHER)
+
+
+def best_offering(text: str, offerings: Mapping[str, Sequence[str]]) -> str | None:
+    """The offering whose keywords cover most of the text's words, or None when none match.
+
+    Ties go to the offering with the longer matched keywords, then to the first listed.
+    """
+    stems = _spelled_stems(words(text), offerings)
+    best: tuple[int, int] = (0, 0)
+    choice: str | None = None
+    for offering, keywords in offerings.items():
+        covered: set[int] = set()
+        matched_chars = 0
+        for keyword in keywords:
+            keyword_stems = tuple(stem(word) for word in words(keyword))
+            for start in _occurrences(stems, keyword_stems):
+                covered.update(range(start, start + len(keyword_stems)))
+                matched_chars += len(keyword)
+        if (len(covered), matched_chars) > best:
+            best, choice = (len(covered), matched_chars), offering
+    return choice
+
+
+def _content_words(text: str) -> list[str]:
+    return [
+        word
+        for word in words(text)
+        if len(word) > 1 and word not in word_list("no_content") and not is_mashed(word)
+    ]
+
+
+def _spelled_stems(found: Iterable[str], offerings: Mapping[str, Sequence[str]]) -> list[str]:
+    vocabulary = frozenset(
+        stem(word)
+        for keywords in offerings.values()
+        for keyword in keywords
+        for word in words(keyword)
+    )
+    return [corrected_word(stem(word), vocabulary) for word in found]
+
+
+def _occurrences(stems: Sequence[str], keyword: tuple[str, ...]) -> Iterable[int]:
+    if not keyword:
+        return
+    size = len(keyword)
+    for start, word in enumerate(stems):
+        if word == keyword[0] and tuple(stems[start : start + size]) == keyword:
+            yield start

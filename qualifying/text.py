@@ -1,0 +1,114 @@
+"""Text tools every answer parser shares: clipping and unifying what was typed, its words,
+and telling a question or keyboard mashing from an answer."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Final
+
+from qualifying.wordlists import word_list
+
+# An answer to one question is short; reading only its start keeps every parser fast on junk.
+MAX_ANSWER_CHARS: Final = 2000
+
+_DASHES: Final = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
+_QUOTES: Final = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+# Control characters and stray bytes: binary-ish text must read as plain noise, not crash.
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd]")
+_SPACED_DIGIT_GROUPS: Final = re.compile(r"\b\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+\b")
+
+_ACKNOWLEDGEMENT: Final = re.compile(
+    r"^(?:(?:hi|hello|hey|hiya|sure|ok|okay|yes|yeah|yep|of\s+course|certainly|absolutely|"
+    r"well|so|um|uh)\b[\s,.!:-]*)+",
+    re.IGNORECASE,
+)
+_WORD: Final = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
+
+# Keyboard rows: a word typed along one of them is mashing, not language.
+_KEYBOARD_ROWS: Final = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_VOWELS: Final = frozenset("aeiouy")
+_CONSONANT_RUN: Final = re.compile(r"[b-df-hj-np-tv-xz]{6,}")
+_REPEATED_LETTER: Final = re.compile(r"(.)\1{3,}")
+
+
+def prepare(text: str) -> str:
+    """Clip an answer to a readable length and unify its dashes, quotes and spaces.
+
+    Args:
+        text: what the visitor typed, possibly empty or full of noise.
+
+    Returns:
+        The text with one kind of dash ("-"), straight quotes, no control characters and
+        space-separated digit groups ("50 000") joined; case and wording are kept.
+    """
+    clipped = unicodedata.normalize("NFKC", text[:MAX_ANSWER_CHARS])
+    clipped = _CONTROL.sub(" ", _DASHES.sub("-", clipped.translate(_QUOTES)))
+    return _SPACED_DIGIT_GROUPS.sub(lambda groups: re.sub(r"\D", "", groups[0]), clipped)
+
+
+def lowered(text: str) -> str:
+    """The text in lower case with straight apostrophes and single spaces."""
+    return " ".join(text.replace("\u2019", "'").lower().split())
+
+
+def without_symbols(text: str) -> str:
+    """The text without emoji and pictographs, which are never part of a name or company."""
+    kept = "".join(
+        " " if unicodedata.category(char) in ("So", "Sk", "Cs") else char for char in text
+    )
+    return " ".join(kept.split())
+
+
+def words(text: str) -> list[str]:
+    """The lower-cased words of the text: letters with inner apostrophes, no digits."""
+    return _WORD.findall(text.replace("\u2019", "'").lower())
+
+
+def stem(word: str) -> str:
+    """The word without a possessive or plural ending: "dashboards" -> "dashboard"."""
+    word = word.removesuffix("'s").rstrip("'")
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def is_question(text: str) -> bool:
+    """True when the text asks something: it starts with a question word, or ends with "?"
+    and has one ("what's the weather?", "and you are?")."""
+    found = words(text)
+    if not found:
+        return False
+    question_words = word_list("question_words")
+    if found[0] in question_words:
+        return True
+    return text.rstrip().endswith("?") and any(word in question_words for word in found)
+
+
+def is_gibberish(text: str) -> bool:
+    """True when the text has words and every one of them is keyboard mashing ("asdfgh")."""
+    found = words(text)
+    return bool(found) and all(is_mashed(word) for word in found)
+
+
+def is_mashed(word: str) -> bool:
+    """True for a word typed by running along the keyboard or holding a key ("sdfgh", "aaaaa")."""
+    if _REPEATED_LETTER.search(word):
+        return True
+    if not word.isascii():
+        return False
+    for row in _KEYBOARD_ROWS:
+        if (len(word) >= 4 and (word in row or word in row[::-1])) or any(
+            row[i : i + 5] in word for i in range(len(row) - 4)
+        ):
+            return True
+    return (len(word) >= 5 and not _VOWELS.intersection(word)) or bool(_CONSONANT_RUN.search(word))
+
+
+def without_acknowledgement(text: str) -> str:
+    """The text without an opening "sure", "ok", "hi" or "well" before the answer."""
+    return _ACKNOWLEDGEMENT.sub("", text)

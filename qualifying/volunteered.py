@@ -1,0 +1,144 @@
+"""Answers a visitor gives before they are asked: "I'm Dana, VP Sales at Acme, about 50k a year".
+
+The NLU model marks the words that may answer another question (an entity). Those words are
+taken only when the parser understands them and they make sense beside the rest of the
+message; a wrong guess would stop the bot from ever asking that question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+from qualifying import answers
+from qualifying.company import employer_named_in
+from qualifying.rules import Rules
+
+# Slots whose parsers read a whole sentence well: the whole message is read first, because
+# the model often marks only part of the answer ("own" in "I own a small bakery").
+READ_WHOLE_MESSAGE: Final = frozenset({"need", "authority", "person_name"})
+
+_MONEY_WORDS: Final = (
+    r"[$€£¥₹]|\b(?:usd|eur|gbp|cad|aud|dollars?|euros?|pounds?|bucks|grand|budget\w*|spend\w*"
+    r"|afford|invest\w*|allocat\w*|have|got)\b"
+)
+# An amount of money right before other words: "50k ", "$2,000 ", "30 thousand euros ".
+_AMOUNT: Final = (
+    r"\d[\d,.]*\s*(?:k|m|grand|thousand|million)?\s*"
+    r"(?:usd|eur|gbp|dollars?|euros?|pounds?|bucks)?\s*"
+)
+# One or two capitalised words: "Dana" in "I'm Dana, VP Sales at Acme".
+_CAPITALISED_NAME: Final = r"(?P<name>(?-i:[A-Z][\w'\-]+)(?:\s+(?-i:[A-Z][\w'\-]+))?)\b"
+_EMPLOYMENT: Final = (
+    r"\b(?:work(?:ing)?\s+(?:at|for|with)|(?:i'?m|i\s+am|we'?re|we\s+are)\s+(?:at|from|with)"
+    r"|here\s+from|team\b[^.,;]*\bat)\b"
+)
+_SELF_INTRODUCTION: Final = r"\b(?:i'?m|i am|my name is|my name's|name's|this is|call me)\s*,?\s*"
+
+
+def volunteered_answer(
+    slot: str, said: str, message: str, known: Mapping[str, Any], rules: Rules
+) -> answers.Fields | None:
+    """The normalised answer to `slot` that the visitor gave unasked, or None.
+
+    Args:
+        slot: the question the words may answer.
+        said: the words the NLU model marked for it (or the whole message).
+        message: the visitor's whole message.
+        known: the conversation's slots (other answers already given).
+        rules: the scoring rules (offerings, free-mail domains).
+    """
+    readings = []
+    for text in _readings(slot, said, message):
+        understood = answers.understand(slot, text, rules)
+        if isinstance(understood, dict) and _plausible(
+            slot, understood, said, message, known, whole_message=text == message
+        ):
+            readings.append(understood)
+    if slot == "budget" and len(readings) == 2 and _same_amount(*readings):
+        # "about 50k" was marked, but "about 50k this year" says how often: keep the period.
+        return max(readings, key=lambda reading: reading["budget_period"] != "one_off")
+    return readings[0] if readings else None
+
+
+def _same_amount(first: answers.Fields, second: answers.Fields) -> bool:
+    return all(first.get(k) == second.get(k) for k in ("budget_min", "budget_max"))
+
+
+def unmarked_answer(slot: str, message: str, known: Mapping[str, Any], rules: Rules) -> str | None:
+    """Words of a message that answer `slot` although the NLU model marked nothing for it.
+
+    Only what is clear without the model counts: a need naming an offering, a job title or a
+    decision ("I own a small bakery"), a company after a job title ("CEO of Copperline"), an
+    amount said as money ("we have roughly 30k a year", not "we send 10k emails a month").
+    """
+    if slot == "company":
+        return employer_named_in(message) if _speaks_of_employer(message, rules) else None
+    if slot == "person_name":
+        introduced = re.search(_SELF_INTRODUCTION + _CAPITALISED_NAME, message, re.IGNORECASE)
+        name = introduced.group("name") if introduced else None
+        return name if name and volunteered_answer(slot, name, message, known, rules) else None
+    if slot == "budget" and not re.search(_MONEY_WORDS, message, re.IGNORECASE):
+        return None
+    if slot in ("need", "authority", "budget") and volunteered_answer(
+        slot, message, message, known, rules
+    ):
+        return message
+    return None
+
+
+def _readings(slot: str, said: str, message: str) -> list[str]:
+    """The texts to read for a slot, in order: the marked words, the whole message, or both."""
+    if said == message:
+        return [said]
+    if slot in READ_WHOLE_MESSAGE:
+        return [message, said]
+    if slot == "budget" and re.search(_MONEY_WORDS, message, re.IGNORECASE):
+        return [said, message]  # the model may mark "it" in "30k per year for it"
+    if slot == "budget" and re.search(_AMOUNT + r"\s*" + re.escape(said), message, re.IGNORECASE):
+        return [said, message]
+    return [said]
+
+
+def _speaks_of_employer(message: str, rules: Rules) -> bool:
+    """True for "I work at ...", "I'm from ..." or a job title ("CEO of ..."), not "kind of BI"."""
+    if re.search(_EMPLOYMENT, message, re.IGNORECASE):
+        return True
+    role = answers.understand("authority", message, rules)
+    return isinstance(role, dict) and bool(role.get("job_title"))
+
+
+def _plausible(
+    slot: str,
+    answer: answers.Fields,
+    said: str,
+    message: str,
+    known: Mapping[str, Any],
+    whole_message: bool,
+) -> bool:
+    if slot == "need":
+        # A need that matches no offering is as likely a misread as a real need: ask instead.
+        return answer.get("need_category") != "other"
+    if slot == "timeline" and not whole_message:
+        # "50k this year" is a yearly budget, not a purchase date.
+        return not re.search(_AMOUNT + re.escape(said), message, re.IGNORECASE)
+    if slot == "authority" and whole_message:
+        # A sentence about the team ("our support team drowns in email") is no role.
+        return bool(answer.get("job_title")) or answer.get("authority") == "decision_maker"
+    if slot == "company":
+        introduced = re.search(_SELF_INTRODUCTION + re.escape(said), message, re.IGNORECASE)
+        return not introduced and not _same(answer.get("company"), known.get("person_name"))
+    if slot == "person_name":
+        if whole_message and not re.search(_SELF_INTRODUCTION, message, re.IGNORECASE):
+            return False  # a name read from a whole sentence needs "I'm ..." before it
+        return not _same(answer.get("person_name"), known.get("company"))
+    return True
+
+
+def _same(value: Any, other_slot_value: Any) -> bool:
+    """True when a value equals another slot's answer (its normalised value or its words)."""
+    if not value or not other_slot_value:
+        return False
+    others = other_slot_value.values() if isinstance(other_slot_value, dict) else [other_slot_value]
+    return any(str(value).strip().lower() == str(o).strip().lower() for o in others if o)
