@@ -262,9 +262,8 @@ class _SharedBot:
                 # Imported here: a broken load module must not stop the other sections.
                 from benchmarks import load
 
-                model = training.ensure_model(settings.load())
                 setup = load.SINGLE_WORKER
-                bot = self._stack.enter_context(load.bot_for(setup, self._workdir, model))
+                bot = self._stack.enter_context(load.bot_for(setup, self._workdir))
             except Exception as error:
                 self._error = str(error)
                 raise

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,15 +25,15 @@ import requests
 from sqlalchemy.orm import Session, sessionmaker
 
 from benchmarks.report import Section, Target
-from bot import launcher, settings, training
 from crm_bridge import leads
 from crm_bridge.store import make_engine, make_session_factory
+from tests.support.bot import RunningBot
+from tests.support.bot import running_bot as shared_running_bot
 from tests.support.scenario_player import Outcome, Persona, load_personas, play
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 DEV_SCENARIOS: Final = ROOT.parent / "shared" / "scenarios" / "dev.yml"
 OUR_PERSONAS: Final = ROOT / "tests" / "personas"
-API_TOKEN: Final = "bench-token"
 SMOKE_PERSONAS: Final = 3
 SMOKE_PARSE_TEXTS: Final = 10
 WORKERS_READY_TIMEOUT_S: Final = 300.0
@@ -53,16 +52,29 @@ ENTRY_POINT_SHARE: Final = 0.75
 
 @dataclass(frozen=True)
 class BenchBot:
-    """The running bot: where it listens, its server processes, and its lead store."""
+    """The running bot as the benchmark measures it: the shared test bot, its startup time,
+    its setup in the report's words, and direct reads of its lead store."""
 
-    rasa_url: str
-    token: str
-    database_url: str
-    rasa_pid: int
-    actions_pid: int
+    running: RunningBot
     startup_s: float  # from starting the processes to the first REST answer
     sessions: sessionmaker[Session]
     setup: str  # workers and stores, as the report names them
+
+    @property
+    def rasa_url(self) -> str:
+        return self.running.rasa_url
+
+    @property
+    def token(self) -> str:
+        return self.running.token
+
+    @property
+    def rasa_pid(self) -> int:
+        return self.running.processes[-1].pid
+
+    @property
+    def actions_pid(self) -> int:
+        return self.running.processes[0].pid
 
     def read_lead(self, sender_id: str) -> dict[str, Any] | None:
         """The lead of one conversation as `leadbot leads show --json` prints it, or None."""
@@ -85,71 +97,38 @@ def all_personas() -> list[Persona]:
     return [*load_personas(DEV_SCENARIOS), *load_personas(OUR_PERSONAS)]
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def running_bot(
-    workdir: Path, model: Path, rasa_workers: int = 1, redis_url: str | None = None
+    workdir: Path, rasa_workers: int = 1, redis_url: str | None = None
 ) -> Iterator[BenchBot]:
-    """Starts the action and Rasa servers on free ports and a fresh SQLite store, then stops them.
+    """Starts the real servers on free ports and a fresh SQLite store, then stops them.
 
     Args:
-        workdir: Holds the store, the endpoints file and both servers' logs.
-        model: The trained model to serve.
+        workdir: Holds the store, the generated Rasa files and the servers' logs.
         rasa_workers: Rasa's Sanic workers; more than one needs `redis_url`.
         redis_url: Redis for Rasa's lock and tracker stores; None keeps them in memory.
 
     Yields:
         The bot, once every Rasa worker has loaded the model.
-
-    Raises:
-        RuntimeError: When a server does not start; the message carries the logs' tails.
     """
-    workdir.mkdir(parents=True, exist_ok=True)
-    config = dataclasses.replace(
-        settings.load(),
-        database_url=f"sqlite:///{workdir / 'leads.db'}",
-        api_token=API_TOKEN,
-        rasa_port=free_port(),
-        action_port=free_port(),
-        var_dir=workdir,
-        rasa_workers=rasa_workers,
-        redis_url=redis_url,
-    )
-    launcher.upgrade(config.database_url)
     began = time.perf_counter()
-    try:
-        processes = launcher.start(config, model, log_dir=workdir)
-    except RuntimeError as error:
-        raise RuntimeError(f"the bot did not start: {error}\n{_log_tails(workdir)}") from error
-    engine = make_engine(config.database_url)
-    try:
-        rasa_url = f"http://127.0.0.1:{config.rasa_port}"
-        _first_answer(rasa_url)
-        startup_s = time.perf_counter() - began
-        _wait_for_workers(workdir / "rasa.log", rasa_workers)
-        actions, rasa = processes
-        yield BenchBot(
-            rasa_url=rasa_url,
-            token=API_TOKEN,
-            database_url=config.database_url,
-            rasa_pid=rasa.pid,
-            actions_pid=actions.pid,
-            startup_s=startup_s,
-            sessions=make_session_factory(engine),
-            setup=(
-                f"{rasa_workers} Rasa worker{'s' if rasa_workers > 1 else ''}, "
-                f"{'Redis' if redis_url else 'in-memory'} lock and tracker stores"
-            ),
-        )
-    finally:
-        engine.dispose()
-        launcher.stop(processes)
+    with shared_running_bot(workdir, rasa_workers=rasa_workers, redis_url=redis_url) as bot:
+        engine = make_engine(bot.database_url)
+        try:
+            _first_answer(bot.rasa_url)
+            startup_s = time.perf_counter() - began
+            _wait_for_workers(workdir / "rasa.log", rasa_workers)
+            yield BenchBot(
+                running=bot,
+                startup_s=startup_s,
+                sessions=make_session_factory(engine),
+                setup=(
+                    f"{rasa_workers} Rasa worker{'s' if rasa_workers > 1 else ''}, "
+                    f"{'Redis' if redis_url else 'in-memory'} lock and tracker stores"
+                ),
+            )
+        finally:
+            engine.dispose()
 
 
 def tree_memory(pid: int) -> Footprint:
@@ -232,8 +211,7 @@ def run(size: str, workdir: Path, bot: BenchBot | None = None) -> Section:
         The conversations section with its targets: personas passed, p95 latency, Rasa RSS.
     """
     if bot is None:
-        model = training.ensure_model(settings.load())
-        with running_bot(workdir / "bot", model) as own_bot:
+        with running_bot(workdir / "bot") as own_bot:
             return run(size, workdir, own_bot)
     personas = all_personas()
     texts = _texts_said(personas)
@@ -460,10 +438,6 @@ def _wait_for_workers(rasa_log: Path, workers: int) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"fewer than {workers} Rasa workers loaded the model")
         time.sleep(0.5)
-
-
-def _log_tails(workdir: Path) -> str:
-    return "\n".join(p.read_text(errors="replace")[-4000:] for p in workdir.glob("*.log"))
 
 
 def _descendants(pid: int) -> list[int]:

@@ -26,16 +26,15 @@ from typing import Any, Final
 from benchmarks.conversations import (
     BenchBot,
     all_personas,
-    free_port,
     hot_frames,
     latency_ms,
     running_bot,
     tree_memory,
 )
 from benchmarks.report import Section, Target
-from bot import settings, training
 from crm_bridge import leads
 from qualifying.consent import parse_consent
+from tests.support.bot import free_port
 from tests.support.scenario_player import Outcome, Persona, compare_lead, play
 
 PLOT_NAME: Final = "latency_vs_concurrency.png"
@@ -222,15 +221,15 @@ def setups_for(size: str) -> list[Setup]:
 
 
 @contextmanager
-def bot_for(setup: Setup, workdir: Path, model: Path) -> Iterator[BenchBot]:
+def bot_for(setup: Setup, workdir: Path) -> Iterator[BenchBot]:
     """The bot running as `setup` prescribes, with its own Redis when it needs one."""
     if not setup.uses_redis:
-        with running_bot(workdir, model) as bot:
+        with running_bot(workdir) as bot:
             yield bot
         return
     with (
         redis_server(workdir) as redis_url,
-        running_bot(workdir, model, setup.workers, redis_url) as bot,
+        running_bot(workdir, setup.workers, redis_url) as bot,
     ):
         yield bot
 
@@ -255,9 +254,7 @@ def run(size: str, workdir: Path, running: Mapping[Setup, BenchBot] | None = Non
     why_slow: str | None = None
     for setup in setups:
         with ExitStack() as stack:
-            bot = running.get(setup) or stack.enter_context(
-                bot_for(setup, workdir / setup.folder, training.ensure_model(settings.load()))
-            )
+            bot = running.get(setup) or stack.enter_context(bot_for(setup, workdir / setup.folder))
             results[setup.name] = [
                 play_level(bot, personas, concurrency, visitors, LEVEL_BUDGET_S[size])
                 for concurrency, visitors in VISITORS[size].items()

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import RunningBot
+from tests.support.bot import RunningBot
 
 BAD_INPUT = [
     pytest.param("", id="empty"),

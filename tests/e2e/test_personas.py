@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import RunningBot
+from tests.support.bot import RunningBot
 from tests.support.scenario_player import Persona, load_personas, play
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+
+from tests.support.bot import free_port
 
 POSTGRES_BIN = Path(os.environ.get("LEADBOT_TEST_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
 # initdb and postgres refuse to run as root; the Debian package's account runs them instead.
@@ -77,7 +78,7 @@ def running(durable: bool = False) -> Iterator[PostgresServer]:
     if os.geteuid() == 0:
         shutil.chown(home, POSTGRES_ACCOUNT, POSTGRES_ACCOUNT)
     data, log = home / "data", home / "server.log"
-    port = _free_port()
+    port = free_port()
     options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1"
     if not durable:
         options += f" {NOT_DURABLE}"
@@ -100,12 +101,6 @@ def _as_postgres_account(command: list[str]) -> list[str]:
     if os.geteuid() == 0:
         return ["runuser", "-u", POSTGRES_ACCOUNT, "--", *command]
     return command
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _run(command: list[str], log: Path) -> None:

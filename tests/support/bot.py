@@ -1,0 +1,126 @@
+"""The real bot for tests and benchmarks: the servers `leadbot run` starts, on free ports."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bot import launcher, settings, training
+
+LEADBOT = str(Path(sys.executable).parent / "leadbot")
+API_TOKEN = "test-api-token"
+
+
+@dataclass(frozen=True)
+class RunningBot:
+    """Where the running bot listens, its processes, and how to read the leads it wrote."""
+
+    settings: settings.Settings
+    processes: tuple[subprocess.Popen[bytes], ...]
+    workdir: Path
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.rasa_port}"
+
+    @property
+    def token(self) -> str:
+        return self.settings.api_token or ""
+
+    @property
+    def database_url(self) -> str:
+        return self.settings.database_url
+
+    def lead(self, sender_id: str) -> dict[str, Any] | None:
+        """The lead of a conversation, read as an operator reads it: `leadbot leads show`."""
+        result = subprocess.run(
+            [LEADBOT, "leads", "show", "--sender-id", sender_id, "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "LEADBOT_DATABASE_URL": self.database_url},
+        )
+        if result.returncode == 1:
+            return None
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def say(self, sender_id: str, text: str) -> list[dict[str, Any]]:
+        """Sends one visitor message through the REST channel and returns the bot's replies."""
+        response = requests.post(
+            f"{self.rasa_url}/webhooks/rest/webhook",
+            json={"sender": sender_id, "message": text},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def tracker(self, sender_id: str) -> dict[str, Any]:
+        """The conversation's tracker from the Rasa HTTP API."""
+        response = requests.get(
+            f"{self.rasa_url}/conversations/{sender_id}/tracker",
+            params={"token": self.token},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def logs(self) -> str:
+        """The servers' logs so far, for a failure message."""
+        return "\n".join(
+            f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}"
+            for log in sorted(self.workdir.glob("*.log"))
+        )
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_bot(workdir: Path, **overrides: Any) -> Iterator[RunningBot]:
+    """Starts the real servers on free ports and a fresh SQLite store in `workdir`, then stops them.
+
+    Args:
+        workdir: holds the store, the generated Rasa files and every server's log.
+        overrides: settings to change (see `bot.settings.Settings`), e.g. ``rasa_workers=2``.
+
+    Raises:
+        RuntimeError: a server did not start; the message carries the logs' tails.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = dataclasses.replace(
+        settings.load(),
+        **{
+            "database_url": f"sqlite:///{workdir / 'leads.db'}",
+            "api_token": API_TOKEN,
+            "rasa_port": free_port(),
+            "action_port": free_port(),
+            "var_dir": workdir,
+            **overrides,
+        },
+    )
+    launcher.upgrade(config.database_url)
+    try:
+        processes = launcher.start(config, training.ensure_model(config), log_dir=workdir)
+    except RuntimeError as error:
+        logs = "\n".join(p.read_text(errors="replace")[-4000:] for p in workdir.glob("*.log"))
+        raise RuntimeError(f"the bot did not start: {error}\n{logs}") from error
+    try:
+        yield RunningBot(config, tuple(processes), workdir)
+    finally:
+        launcher.stop(processes)
