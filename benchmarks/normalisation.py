@@ -60,7 +60,7 @@ def load_table(path: Path = TABLE) -> list[Row]:
 
 def readers() -> dict[str, Callable[[str], Reading]]:
     """Slot -> a function reading a visitor's answer into lead fields, as the actions do."""
-    offerings = load_rules(RULES).offerings
+    rules = load_rules(RULES)
 
     def budget(said: str) -> Reading:
         found = parse_budget(said)
@@ -86,7 +86,7 @@ def readers() -> dict[str, Callable[[str], Reading]]:
         return {"authority": found.level}
 
     def need(said: str) -> Reading:
-        found = classify_need(said, offerings)
+        found = classify_need(said, rules.offerings, rules.offering_examples, rules.other_needs)
         if found is None or isinstance(found, Declined):
             return _absent(found)
         return {"need_category": found.category}

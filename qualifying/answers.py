@@ -37,7 +37,7 @@ ANSWER_MARKERS: Final = ("said", "declined", "skipped")
 
 
 def _need(text: str, rules: Rules) -> Fields | Declined | None:
-    need = classify_need(text, rules.offerings)
+    need = classify_need(text, rules.offerings, rules.offering_examples, rules.other_needs)
     if need is None or isinstance(need, Declined):
         return need
     return {"need": need.text, "need_category": need.category}

@@ -5,15 +5,27 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
+import numpy as np
+from numpy.typing import NDArray
+
 from qualifying.declines import DECLINED, Declined, is_decline
+from qualifying.meaning import embed, similarity
 from qualifying.spelling import corrected_word
 from qualifying.text import is_mashed, is_question, prepare, stem, words
 from qualifying.wordlists import word_list
 
 # The category of a need that was stated but matches none of the offerings.
 OTHER: Final = "other"
+
+# A need at least this alike to an offering's closest example falls into it.
+_CLOSE_ENOUGH: Final = 0.45
+# Naming a keyword counts as at least this close, and closer than its examples alone would be:
+# only a clearly closer example of another offering beats it.
+_NAMED_KEYWORD: Final = 0.6
+_KEYWORD_BONUS: Final = 0.15
 
 # A question that names a wish ("can you help us track deals?") still states a need.
 _NEED_CUE: Final = re.compile(
@@ -38,15 +50,24 @@ class Need:
     category: str
 
 
-def classify_need(text: str, offerings: Mapping[str, Sequence[str]]) -> Need | Declined | None:
-    """Classify a visitor's need into the offering whose keywords it mentions most.
+def classify_need(
+    text: str,
+    offerings: Mapping[str, Sequence[str]],
+    examples: Mapping[str, Sequence[str]] | None = None,
+    other_needs: Sequence[str] = (),
+) -> Need | Declined | None:
+    """Classify a visitor's need into the offering it means.
 
-    Keywords match whole words, case-insensitively, in singular or plural, and through small
-    typos ("dashbords", "pipline").
+    Each offering is described by example needs: the need falls into the offering whose
+    example it means most alike (sentence meaning, see `qualifying.meaning`), when that is
+    close enough and closer than any of `other_needs`. Naming an offering's keyword ("crm",
+    "help desk", "dashbords" with its typo) counts as a close example of it.
 
     Args:
         text: the visitor's answer, a sentence or an extracted entity.
         offerings: offering key -> keywords, from the rules file.
+        examples: offering key -> example needs in visitors' words, from the rules file.
+        other_needs: example needs the business does not sell.
 
     Returns:
         A `Need` with an offering key, or `"other"` for a real need that matches none;
@@ -56,16 +77,49 @@ def classify_need(text: str, offerings: Mapping[str, Sequence[str]]) -> Need | D
     said = " ".join(prepare(text).split())
     if not said:
         return None
-    category = best_offering(said, offerings)
+    content = _content_words(said)
+    category = _closest_offering(said, offerings, examples or {}, other_needs) if content else None
     if category is not None:
         return Need(text=said, category=category)
-    content = _content_words(said)
     # A refusal may come with a word or two ("no idea, sorry mate"); more words are a need.
     if (is_decline(said) or _NOTHING_NEEDED.search(said)) and len(content) < 2:
         return DECLINED
     if not content or (is_question(said) and not _NEED_CUE.search(said)):
         return None
     return Need(text=said, category=OTHER)
+
+
+def _closest_offering(
+    said: str,
+    offerings: Mapping[str, Sequence[str]],
+    examples: Mapping[str, Sequence[str]],
+    other_needs: Sequence[str],
+) -> str | None:
+    """The offering the need means, or None when it means none of them."""
+    named = best_offering(said, offerings)
+    closeness = {
+        offering: _closeness(said, tuple(examples.get(offering, ()))) for offering in offerings
+    }
+    if named is not None:
+        closeness[named] = max(closeness[named] + _KEYWORD_BONUS, _NAMED_KEYWORD)
+    best = max(closeness, key=lambda offering: closeness[offering], default=None)
+    if best is None or closeness[best] < _CLOSE_ENOUGH:
+        return None
+    if closeness[best] < _NAMED_KEYWORD and _closeness(said, tuple(other_needs)) > closeness[best]:
+        return None
+    return best
+
+
+def _closeness(said: str, phrases: tuple[str, ...]) -> float:
+    """How alike in meaning the text is to the closest of the phrases (cosine, -1 to 1)."""
+    if not phrases:
+        return -1.0
+    return float(similarity(said, _phrase_vectors(phrases)).max())
+
+
+@lru_cache(maxsize=64)
+def _phrase_vectors(phrases: tuple[str, ...]) -> NDArray[np.float32]:
+    return embed(phrases)
 
 
 def best_offering(text: str, offerings: Mapping[str, Sequence[str]]) -> str | None:

@@ -37,8 +37,10 @@ class Rules:
     version: str
     base_currency: str
     currency_rates: Mapping[str, float]
-    offerings: Mapping[str, tuple[str, ...]]
+    offerings: Mapping[str, tuple[str, ...]]  # offering -> keywords
     offering_labels: Mapping[str, str]
+    offering_examples: Mapping[str, tuple[str, ...]]  # offering -> needs said in its words
+    other_needs: tuple[str, ...]  # needs the business does not sell
     budget_bands: tuple[Band, ...]  # highest minimum first
     timeline_bands: tuple[Band, ...]  # shortest maximum first
     authority_points: Mapping[str, int]
@@ -78,7 +80,7 @@ def load_rules(path: Path) -> Rules:
 
 def _rules_from(raw: Any) -> Rules:
     document = _mapping(raw, "the file")
-    offerings, labels = _offerings(_field(document, "offerings"))
+    offerings, labels, examples = _offerings(_field(document, "offerings"))
     authority_points = _points_by_name(_field(document, "authority"), "authority", AUTHORITY_LEVELS)
     need_points = _points_by_name(_field(document, "need"), "need", ("offering", "other"))
     rules = Rules(
@@ -87,6 +89,10 @@ def _rules_from(raw: Any) -> Rules:
         currency_rates=MappingProxyType(_rates(_field(document, "currency_rates"))),
         offerings=MappingProxyType(offerings),
         offering_labels=MappingProxyType(labels),
+        offering_examples=MappingProxyType(examples),
+        other_needs=tuple(_texts(document["other_needs"], "other_needs"))
+        if "other_needs" in document
+        else (),
         budget_bands=_bands(_field(document, "budget"), "budget", "min", highest_first=True),
         timeline_bands=_bands(_field(document, "timeline"), "timeline", "max", highest_first=False),
         authority_points=MappingProxyType(authority_points),
@@ -180,9 +186,12 @@ def _rates(value: Any) -> dict[str, float]:
     return rates
 
 
-def _offerings(value: Any) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+def _offerings(
+    value: Any,
+) -> tuple[dict[str, tuple[str, ...]], dict[str, str], dict[str, tuple[str, ...]]]:
     keywords: dict[str, tuple[str, ...]] = {}
     labels: dict[str, str] = {}
+    examples: dict[str, tuple[str, ...]] = {}
     for key, offering in _mapping(value, "offerings").items():
         where = f"offerings.{key}"
         if key == "other":
@@ -190,7 +199,9 @@ def _offerings(value: Any) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
         details = _mapping(offering, where)
         keywords[key] = tuple(_texts(_field(details, "keywords", f"{where}."), f"{where}.keywords"))
         labels[key] = _text(details.get("label", key), f"{where}.label")
-    return keywords, labels
+        said = details.get("examples")
+        examples[key] = tuple(_texts(said, f"{where}.examples")) if said is not None else ()
+    return keywords, labels, examples
 
 
 def _bands(value: Any, where: str, limit_key: str, highest_first: bool) -> tuple[Band, ...]:

@@ -14,7 +14,8 @@ from qualifying.spelling import corrected_word
 from qualifying.text import is_gibberish, is_question
 
 RULES_FILE = Path(__file__).resolve().parents[2] / "qualification_rules.yml"
-OFFERINGS = load_rules(RULES_FILE).offerings
+RULES = load_rules(RULES_FILE)
+OFFERINGS = RULES.offerings
 
 
 @pytest.mark.parametrize(
@@ -169,3 +170,25 @@ def test_a_huge_answer_is_classified_quickly(said: str) -> None:
     started = time.perf_counter()
     classify_need(said, OFFERINGS)
     assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    "said, expected",
+    [
+        ("nurture sequences for trial users", "marketing_automation"),
+        ("a way to see which deals will close this quarter", "analytics"),
+        ("a payroll system", "other"),
+        ("tracking our warehouse stock", "other"),
+        ("keep tabs on customers and their orders", "crm"),
+        ("sales lead at a bakery, we need newsletters", "marketing_automation"),
+        ("people email us questions and nobody answers for days", "customer_support"),
+        ("I want to know which of my salespeople sells the most", "analytics"),
+        ("we forget to ring people back after they ask for a quote", "crm"),
+        ("a ticketing tool that plugs into Jira", "customer_support"),
+        ("pipeline tracking for our 12 reps", "crm"),
+    ],
+)
+def test_a_need_falls_into_the_offering_it_means(said: str, expected: str) -> None:
+    need = classify_need(said, OFFERINGS, RULES.offering_examples, RULES.other_needs)
+    assert isinstance(need, Need)
+    assert need.category == expected
