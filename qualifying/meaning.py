@@ -37,7 +37,9 @@ class _Encoder:
 
 def embed(texts: Sequence[str]) -> NDArray[np.float32]:
     """The unit-length meaning vector of each text, one row per text."""
-    return np.stack([_embed_one(text) for text in texts]) if texts else np.zeros((0, 384))
+    if not texts:
+        return np.zeros((0, 384), dtype=np.float32)
+    return np.stack([_embed_one(text) for text in texts]).astype(np.float32)
 
 
 def similarity(text: str, others: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -105,7 +107,7 @@ def _layer_norm(x: Vector, name: str, model: _Encoder) -> Vector:
 
 def _gelu(x: Vector) -> Vector:
     # BERT's GELU, in the tanh form (differs from the erf form by under 1e-3).
-    return 0.5 * x * (1.0 + np.tanh(0.7978845608 * (x + 0.044715 * x * x * x)))
+    return (0.5 * x * (1.0 + np.tanh(0.7978845608 * (x + 0.044715 * x * x * x)))).astype(np.float32)
 
 
 @cache

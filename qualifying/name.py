@@ -66,9 +66,8 @@ def _name_in(said: str) -> str | None:
         return None
     if not all(_NAME_WORD.fullmatch(word) for word in name_words):
         return None
-    if any(word.lower() in word_list("not_name_words") for word in name_words) or is_gibberish(
-        candidate
-    ):
+    not_names = word_list("not_name_words") | word_list("greetings")
+    if any(word.lower() in not_names for word in name_words) or is_gibberish(candidate):
         return None
     if candidate.islower() or candidate.isupper():
         return " ".join(_capitalised(word, position) for position, word in enumerate(name_words))

@@ -22,6 +22,8 @@ OTHER: Final = "other"
 
 # A need at least this alike to an offering's closest example falls into it.
 _CLOSE_ENOUGH: Final = 0.45
+# Unasked, a need is taken only when it is at least this alike to an example.
+_CLEARLY_CLOSE: Final = 0.55
 # Naming a keyword counts as at least this close, and closer than its examples alone would be:
 # only a clearly closer example of another offering beats it.
 _NAMED_KEYWORD: Final = 0.6
@@ -87,6 +89,17 @@ def classify_need(
     if not content or (is_question(said) and not _NEED_CUE.search(said)):
         return None
     return Need(text=said, category=OTHER)
+
+
+def names_offering_clearly(
+    text: str, offerings: Mapping[str, Sequence[str]], examples: Mapping[str, Sequence[str]]
+) -> bool:
+    """True when the text names an offering's keyword or means one of its examples closely:
+    enough to take it as a need the visitor volunteered before being asked."""
+    said = " ".join(prepare(text).split())
+    if best_offering(said, offerings) is not None:
+        return True
+    return any(_closeness(said, tuple(phrases)) >= _CLEARLY_CLOSE for phrases in examples.values())
 
 
 def _closest_offering(

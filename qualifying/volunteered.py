@@ -13,7 +13,10 @@ from typing import Any, Final
 
 from qualifying import answers
 from qualifying.company import employer_named_in
+from qualifying.need import names_offering_clearly
 from qualifying.rules import Rules
+from qualifying.text import words
+from qualifying.wordlists import word_list
 
 # Slots whose parsers read a whole sentence well: the whole message is read first, because
 # the model often marks only part of the answer ("own" in "I own a small bakery").
@@ -30,11 +33,14 @@ _AMOUNT: Final = (
 )
 # One or two capitalised words: "Dana" in "I'm Dana, VP Sales at Acme".
 _CAPITALISED_NAME: Final = r"(?P<name>(?-i:[A-Z][\w'\-]+)(?:\s+(?-i:[A-Z][\w'\-]+))?)\b"
+# "from" is left out: "Greetings from Lisbon" and "exporters from Surat" name places.
 _EMPLOYMENT: Final = (
-    r"\b(?:work(?:ing)?\s+(?:at|for|with)|(?:i'?m|i\s+am|we'?re|we\s+are)\s+(?:at|from|with)"
-    r"|here\s+from|team\b[^.,;]*\bat)\b"
+    r"\b(?:work(?:ing)?\s+(?:at|for|with)|(?:i'?m|i\s+am|we'?re|we\s+are)\s+(?:at|with)"
+    r"|team\b[^.,;]*\bat)\b"
 )
 _SELF_INTRODUCTION: Final = r"\b(?:i'?m|i am|my name is|my name's|name's|this is|call me)\s*,?\s*"
+# After a name, words that show it is the speaker's: "Ollie from Kestrel here", "Dana here".
+_NAME_THEN_ROLE: Final = r"\s*(?:,|\s)\s*(?:here\b|from\s|at\s|speaking\b)"
 
 
 def volunteered_answer(
@@ -53,7 +59,7 @@ def volunteered_answer(
     for text in _readings(slot, said, message):
         understood = answers.understand(slot, text, rules)
         if isinstance(understood, dict) and _plausible(
-            slot, understood, said, message, known, whole_message=text == message
+            slot, understood, said, message, known, rules, whole_message=text == message
         ):
             readings.append(understood)
     if slot == "budget" and len(readings) == 2 and _same_amount(*readings):
@@ -115,11 +121,14 @@ def _plausible(
     said: str,
     message: str,
     known: Mapping[str, Any],
+    rules: Rules,
     whole_message: bool,
 ) -> bool:
     if slot == "need":
-        # A need that matches no offering is as likely a misread as a real need: ask instead.
-        return answer.get("need_category") != "other"
+        # A need that matches no offering, or only loosely, is as likely a misread: ask instead.
+        return answer.get("need_category") != "other" and names_offering_clearly(
+            str(answer.get("need") or said), rules.offerings, rules.offering_examples
+        )
     if slot == "timeline" and not whole_message:
         # "50k this year" is a yearly budget, not a purchase date.
         return not re.search(_AMOUNT + re.escape(said), message, re.IGNORECASE)
@@ -127,12 +136,25 @@ def _plausible(
         # A sentence about the team ("our support team drowns in email") is no role.
         return bool(answer.get("job_title")) or answer.get("authority") == "decision_maker"
     if slot == "company":
+        # Unasked, a company counts only beside "I work at" or a job title, and never when it
+        # is a tool, a language or a month the visitor mentions ("do you integrate with Jira?").
+        company = str(answer.get("company") or "")
         introduced = re.search(_SELF_INTRODUCTION + re.escape(said), message, re.IGNORECASE)
-        return not introduced and not _same(answer.get("company"), known.get("person_name"))
+        return (
+            not introduced
+            and _speaks_of_employer(message, rules)
+            and not set(words(company)) & word_list("not_companies")
+            and not _same(company, known.get("person_name"))
+        )
     if slot == "person_name":
-        if whole_message and not re.search(_SELF_INTRODUCTION, message, re.IGNORECASE):
-            return False  # a name read from a whole sentence needs "I'm ..." before it
-        return not _same(answer.get("person_name"), known.get("company"))
+        # Unasked, a name counts only where the visitor introduces themselves with it.
+        name = str(answer.get("person_name") or "")
+        if set(words(name)) & word_list("greetings"):
+            return False
+        introduced = re.search(
+            _SELF_INTRODUCTION + re.escape(name), message, re.IGNORECASE
+        ) or re.search(re.escape(name) + _NAME_THEN_ROLE, message, re.IGNORECASE)
+        return bool(introduced) and not _same(name, known.get("company"))
     return True
 
 

@@ -188,7 +188,11 @@ def test_editing_the_file_changes_the_score(tmp_path: Path) -> None:
         ("  warm: prospect", "  warm: warm_lead", "stages.warm must be one of lead, prospect"),
         ("  hot: potential_customer", "  hot: customer", "stages.hot must be one of"),
         ("temperatures:", "temperature:", "temperatures is missing"),
-        ("\n# Points per dimension", "  other:\n    keywords: [misc]\n#", "offerings.other"),
+        (
+            "  marketing_automation:\n",
+            "  other:\n    keywords: [misc]\n  marketing_automation:\n",
+            "offerings.other",
+        ),
         ("    label: CRM\n    keywords:", "    label: CRM\n    words:", "offerings.crm.keywords"),
         ("free_mail_domains: [", "free_mail_domains: [[],", r"free_mail_domains\[0\]"),
         ("version:", "version: [", "not valid YAML"),
