@@ -22,6 +22,7 @@ from qualifying.name import parse_person_name
 from qualifying.need import classify_need
 from qualifying.rules import Rules
 from qualifying.scoring import QualifyingAnswers, annual_budget
+from qualifying.text import is_not_an_answer
 from qualifying.timeline import parse_timeline
 
 QUALIFYING_SLOTS: Final = ("need", "budget", "timeline", "authority")
@@ -116,7 +117,7 @@ _NORMALISERS: Final[Mapping[str, Callable[[str, Rules], Fields | Declined | None
 def understand(slot: str, said: str, rules: Rules) -> Fields | Declined | None:
     """The slot's normalised answer: a dict for the slot, DECLINED, or None when not understood."""
     text = said.strip()[:MAX_ANSWER_CHARS]
-    if not text:
+    if not text or is_not_an_answer(text):
         return None
     result = _NORMALISERS[slot](text, rules)
     if isinstance(result, Declined):
@@ -176,4 +177,5 @@ def qualifying_answers(fields: Mapping[str, Any]) -> QualifyingAnswers:
         budget_annual=fields.get("budget_annual"),
         timeline_months=fields.get("timeline_months"),
         authority=fields.get("authority"),
+        budget_period=fields.get("budget_period"),
     )

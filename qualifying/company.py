@@ -108,7 +108,7 @@ def _company_in(said: str) -> str | None:
     company_words = candidate.split()
     if not 1 <= len(company_words) <= _MAX_COMPANY_WORDS:
         return None
-    if not any(char.isalnum() for char in candidate) or is_gibberish(candidate):
+    if not any(char.isalpha() for char in candidate) or is_gibberish(candidate):
         return None
     if any(word in word_list("not_company_words") for word in words(candidate)):
         return None

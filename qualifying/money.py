@@ -104,7 +104,11 @@ _CLAUSE_END: Final = re.compile(
     re.IGNORECASE,
 )
 _PERIOD_WINDOW: Final = 40
-_LARGEST_BUDGET: Final = 1e12
+# Past this a figure is a test or a typo, not a budget (ten billion, in any currency).
+_LARGEST_BUDGET: Final = 1e10
+# A figure with a minus sign of its own ("-5000"), not a range ("5-10k"): no budget is negative.
+_MINUS: Final = re.compile(r"(?:^|[\s(:=,])-\s*(?:[$€£¥₹]\s*)?\d")
+_RANGE_START: Final = re.compile(r"[\d$€£¥₹]\s*(?:k|m|bn|grand|thousand|million)?\s*$", re.I)
 # A budget answer holds a few figures; a text with more is a pasted table, not an answer.
 _MOST_MENTIONS: Final = 12
 
@@ -195,6 +199,8 @@ def parse_budget(text: str) -> Budget | Declined | None:
         "not sure", "zero"); None when the text holds no budget.
     """
     said = corrected(digitise(prepare(text)), word_list("time_words"))
+    if any(not _RANGE_START.search(said[: m.start() + 1]) for m in _MINUS.finditer(said)):
+        return None
     mentions = _money_mentions(said)
     if mentions:
         best = max(mentions, key=lambda mention: (mention.weight, -mention.start))

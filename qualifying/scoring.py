@@ -28,6 +28,7 @@ class QualifyingAnswers:
     budget_annual: float | None
     timeline_months: float | None
     authority: str | None
+    budget_period: str | None = None  # how the visitor said it: "one_off" is not "a year"
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def score_lead(answers: QualifyingAnswers, rules: Rules) -> Qualification:
         ValueError: the authority is not decision_maker, influencer, researcher or None.
     """
     breakdown = (
-        _budget_score(answers.budget_annual, rules),
+        _budget_score(answers.budget_annual, answers.budget_period, rules),
         _timeline_score(answers.timeline_months, rules),
         _authority_score(answers.authority, rules),
         _need_score(answers.need_category, rules),
@@ -110,31 +111,38 @@ def score_lead(answers: QualifyingAnswers, rules: Rules) -> Qualification:
     )
 
 
-def _budget_score(annual: float | None, rules: Rules) -> DimensionScore:
+def _budget_score(annual: float | None, period: str | None, rules: Rules) -> DimensionScore:
     if annual is None:
         return DimensionScore("budget", 0, "No budget given")
     money = _money(annual, rules.base_currency)
+    said = f"One-off budget of {money}" if period == "one_off" else f"Budget of {money} a year"
+    limits = [band.limit for band in rules.budget_bands]  # highest first
     for position, band in enumerate(rules.budget_bands):
         if annual >= band.limit:
-            reason = f"Budget of {money} a year is {_figure(band.limit)} or more"
-            if position > 0:
-                reason += f", under {_figure(rules.budget_bands[position - 1].limit)}"
-            return DimensionScore("budget", band.points, reason)
-    lowest = rules.budget_bands[-1].limit
-    return DimensionScore("budget", 0, f"Budget of {money} a year is under {_figure(lowest)}")
+            if position == 0:
+                return DimensionScore(
+                    "budget", band.points, f"{said}: {_figure(band.limit)} or more"
+                )
+            upper = _figure(limits[position - 1])
+            # The lowest band starts at one unit: "under 5,000" reads better than "1 or more".
+            where = (
+                f"under {upper}"
+                if band.limit <= 1
+                else f"between {_figure(band.limit)} and {upper}"
+            )
+            return DimensionScore("budget", band.points, f"{said}: {where}")
+    return DimensionScore("budget", 0, f"{said}: under {_figure(limits[-1])}")
 
 
 def _timeline_score(months: float | None, rules: Rules) -> DimensionScore:
     if months is None:
         return DimensionScore("timeline", 0, "No timeline given")
-    when = "Buying now" if months <= 0 else f"Buying in {_months(months)}"
+    when = "Buying now" if months <= 0.25 else f"Buying in {_about(months)}"
     for band in rules.timeline_bands:
         if months <= band.limit:
-            return DimensionScore(
-                "timeline", band.points, f"{when} is within {_months(band.limit)}"
-            )
+            return DimensionScore("timeline", band.points, f"{when}: within {_months(band.limit)}")
     latest = rules.timeline_bands[-1].limit
-    return DimensionScore("timeline", 0, f"{when} is later than {_months(latest)}")
+    return DimensionScore("timeline", 0, f"{when}: later than {_months(latest)}")
 
 
 def _authority_score(authority: str | None, rules: Rules) -> DimensionScore:
@@ -180,3 +188,13 @@ def _figure(value: float) -> str:
 def _months(months: float) -> str:
     figure = f"{months:g}"
     return f"{figure} month" if months == 1 else f"{figure} months"
+
+
+def _about(months: float) -> str:
+    """A time as a rep would say it: "about 6 weeks", "about 6 months", "about 2 years"."""
+    if months < 2:
+        weeks = round(months * 4.345)
+        return f"about {weeks} week{'s' if weeks != 1 else ''}"
+    if months >= 24:
+        return f"about {months / 12:.0f} years"
+    return f"about {round(months)} months"

@@ -17,6 +17,8 @@ from typing import Final
 from symspellpy import SymSpell, Verbosity
 
 _SHORTEST_CORRECTED: Final = 4
+_LONGEST_CORRECTED: Final = 20
+_MOST_WORDS: Final = 100
 # A typo is corrected only when the intended word is this many times more common in English.
 _COMMONER_BY: Final = 40
 _LETTERS: Final = re.compile(r"[^\W\d_]+")
@@ -29,7 +31,10 @@ def corrected(text: str, vocabulary: frozenset[str]) -> str:
         text: any text; a corrected word comes out in lower case.
         vocabulary: the words the calling parser looks for.
     """
-    return _LETTERS.sub(lambda word: _corrected_match(word.group(), vocabulary), text)
+    # An answer is a few dozen words: past that, text is noise and is left as it is.
+    return _LETTERS.sub(
+        lambda word: _corrected_match(word.group(), vocabulary), text, count=_MOST_WORDS
+    )
 
 
 def _corrected_match(word: str, vocabulary: frozenset[str]) -> str:
@@ -39,7 +44,7 @@ def _corrected_match(word: str, vocabulary: frozenset[str]) -> str:
 
 def corrected_word(word: str, vocabulary: frozenset[str]) -> str:
     """The vocabulary word a lower-case word was meant to be, or the word itself."""
-    if word in vocabulary or len(word) < _SHORTEST_CORRECTED:
+    if word in vocabulary or not _SHORTEST_CORRECTED <= len(word) <= _LONGEST_CORRECTED:
         return word
     return _best_correction(word, vocabulary)
 

@@ -25,6 +25,21 @@ _ACKNOWLEDGEMENT: Final = re.compile(
 )
 _WORD: Final = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 
+# Markup, script, template and query syntax, and data structures: typed into a chat, these
+# are tests or attacks, never an answer.
+_CODE: Final = re.compile(
+    r"""<\s*/?\s*[a-z!?][^>]*>            # an HTML or XML tag
+      | \b(?:javascript|vbscript|data)\s*:  # a script URL
+      | \{\{ | \}\} | \$\{ | <% | %>        # template syntax
+      | \b(?:union\s+(?:all\s+)?select|drop\s+table|insert\s+into|delete\s+from)\b
+      | '\s*or\s*'?\d*'?\s*=\s*'?\d       # ' OR '1'='1
+      | ;\s*--                             # a statement end and a comment
+      | ^\s*[\[{].*[\]}]\s*$              # JSON-looking text
+      | ^[-+]?(?:\d+(?:\.\d+)?e[-+]?\d+|0x[0-9a-f]+)$  # a number in a programmer's notation
+    """,
+    re.IGNORECASE | re.VERBOSE | re.DOTALL,
+)
+
 # Keyboard rows: a word typed along one of them is mashing, not language.
 _KEYBOARD_ROWS: Final = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _VOWELS: Final = frozenset("aeiouy")
@@ -112,3 +127,10 @@ def is_mashed(word: str) -> bool:
 def without_acknowledgement(text: str) -> str:
     """The text without an opening "sure", "ok", "hi" or "well" before the answer."""
     return _ACKNOWLEDGEMENT.sub("", text)
+
+
+def is_not_an_answer(text: str) -> bool:
+    """True for text that is code, markup, a query or a program's empty value ("NaN", "null")
+    rather than anything a person would answer: it is asked again and never stored."""
+    stripped = " ".join(text.split()).lower()
+    return bool(_CODE.search(stripped)) or stripped in word_list("non_values")

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from qualifying.answers import understand
 from qualifying.company import parse_company
 from qualifying.consent import parse_consent
 from qualifying.declines import DECLINED
 from qualifying.email import Email, parse_email
 from qualifying.name import parse_person_name
+from qualifying.rules import load_rules
+
+RULES = load_rules(Path(__file__).resolve().parents[2] / "qualification_rules.yml")
 
 FREE_MAIL = frozenset({"gmail.com", "yahoo.co.uk", "mailinator.com"})
 
@@ -211,3 +216,43 @@ def test_a_huge_or_odd_answer_returns_quickly(parse: Callable[[str], Any], said:
     started = time.perf_counter()
     parse(said)
     assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    "slot",
+    ["need", "budget", "timeline", "authority", "person_name", "company", "email", "consent"],
+)
+@pytest.mark.parametrize(
+    "said",
+    [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "javascript:alert(1)",
+        "{{7*7}}",
+        "${7*7}",
+        "NaN",
+        "Infinity",
+        "1e308",
+        "null",
+        "undefined",
+        '{"budget": 1}',
+        "[1, 2, 3]",
+        "'; DROP TABLE leads;--",
+        "' OR '1'='1",
+        "\x00\x01\x02",
+    ],
+)
+def test_code_markup_and_program_values_are_not_answers(slot: str, said: str) -> None:
+    assert understand(slot, said, RULES) is None
+
+
+@pytest.mark.parametrize(
+    "said", ["-5000", "- $300 a month", "budget: -20k", "999999999999 dollars"]
+)
+def test_negative_and_absurd_budgets_are_not_budgets(said: str) -> None:
+    assert understand("budget", said, RULES) is None
+
+
+@pytest.mark.parametrize("said", ["-5000", "-1", "12345"])
+def test_a_company_has_letters(said: str) -> None:
+    assert understand("company", said, RULES) is None

@@ -156,8 +156,8 @@ def test_the_breakdown_explains_each_dimension(rules: Rules) -> None:
     qualification = score_lead(answers("crm", 50_000, 2, "decision_maker"), rules)
     assert qualification.rules_version == "2026-11-default"
     assert qualification.breakdown == (
-        DimensionScore("budget", 30, "Budget of $50,000 a year is 20,000 or more"),
-        DimensionScore("timeline", 25, "Buying in 2 months is within 3 months"),
+        DimensionScore("budget", 30, "Budget of $50,000 a year: 20,000 or more"),
+        DimensionScore("timeline", 25, "Buying in about 2 months: within 3 months"),
         DimensionScore("authority", 20, "Visitor makes the buying decision"),
         DimensionScore("need", 25, "Need matches the CRM offering"),
     )
@@ -218,3 +218,50 @@ def test_an_empty_rules_file_is_refused(tmp_path: Path) -> None:
 
 def test_the_stages_scoring_names_are_stages_the_store_holds() -> None:
     assert set(SCORED_STAGES) <= set(STAGES)
+
+
+@pytest.mark.parametrize(
+    "budget, months, expected_budget, expected_timeline",
+    [
+        (
+            (15_000, 15_000, None, "one_off"),
+            5.98,
+            "One-off budget of $15,000: between 5,000 and 20,000",
+            "Buying in about 6 months: within 6 months",
+        ),
+        (
+            (300, 300, None, "monthly"),
+            0,
+            "Budget of $3,600 a year: under 5,000",
+            "Buying now: within 3 months",
+        ),
+        (
+            (60_000, 60_000, None, "yearly"),
+            30,
+            "Budget of $60,000 a year: 20,000 or more",
+            "Buying in about 2 years: later than 12 months",
+        ),
+        (
+            (500, 500, None, "one_off"),
+            1.38,
+            "One-off budget of $500: under 5,000",
+            "Buying in about 6 weeks: within 3 months",
+        ),
+    ],
+)
+def test_reasons_read_as_a_rep_would_say_them(
+    rules: Rules,
+    budget: tuple[float, float, str | None, str],
+    months: float,
+    expected_budget: str,
+    expected_timeline: str,
+) -> None:
+    qualified = QualifyingAnswers(
+        need_category=None,
+        budget_annual=annual_budget(*budget, rules),
+        timeline_months=months,
+        authority=None,
+        budget_period=budget[3],
+    )
+    breakdown = score_lead(qualified, rules).breakdown
+    assert (breakdown[0].reason, breakdown[1].reason) == (expected_budget, expected_timeline)
