@@ -16,16 +16,16 @@ import yaml
 
 from benchmarks.report import Section, Target
 from bot.settings import PROJECT_ROOT
-from qualifying.authority import parse_authority
+from qualifying.answers import understand
 from qualifying.declines import Declined
-from qualifying.money import parse_budget
-from qualifying.need import classify_need
+from qualifying.money import Budget, parse_budget
 from qualifying.rules import load_rules
-from qualifying.timeline import parse_timeline
 
 TABLE: Final = PROJECT_ROOT / "tests" / "benchmark_data" / "normalisation.yml"
+# Written by someone who read only the contract, never the parsers or the training data.
+INDEPENDENT_TABLE: Final = PROJECT_ROOT / "tests" / "eval" / "normalisation.yml"
 RULES: Final = PROJECT_ROOT / "qualification_rules.yml"
-GOAL: Final = 0.95
+GOAL: Final = 0.99
 # The table's word for a refusal; a parser that reads nothing at all is shown apart from it.
 DECLINED_WORD: Final = "declined"
 NOTHING: Final = "nothing understood"
@@ -62,36 +62,21 @@ def readers() -> dict[str, Callable[[str], Reading]]:
     """Slot -> a function reading a visitor's answer into lead fields, as the actions do."""
     rules = load_rules(RULES)
 
-    def budget(said: str) -> Reading:
-        found = parse_budget(said)
-        if found is None or isinstance(found, Declined):
-            return _absent(found)
-        return {
-            "budget_min": found.min,
-            "budget_max": found.max,
-            "budget_currency": found.currency,
-            "budget_period": found.period,
-        }
+    def reader(slot: str) -> Callable[[str], Reading]:
+        def read(said: str) -> Reading:
+            found = understand(slot, said, rules)
+            if not isinstance(found, dict):
+                return _absent(found)
+            fields = {name: value for name, value in found.items() if name != "said"}
+            if slot == "budget":
+                # The table names the currency the visitor said; the lead gets the base one.
+                named = parse_budget(said)
+                fields["budget_currency"] = named.currency if isinstance(named, Budget) else None
+            return fields
 
-    def timeline(said: str) -> Reading:
-        found = parse_timeline(said)
-        if found is None or isinstance(found, Declined):
-            return _absent(found)
-        return {"timeline_months": found}
+        return read
 
-    def authority(said: str) -> Reading:
-        found = parse_authority(said)
-        if found is None or isinstance(found, Declined):
-            return _absent(found)
-        return {"authority": found.level}
-
-    def need(said: str) -> Reading:
-        found = classify_need(said, rules.offerings, rules.offering_examples, rules.other_needs)
-        if found is None or isinstance(found, Declined):
-            return _absent(found)
-        return {"need_category": found.category}
-
-    return {"budget": budget, "timeline": timeline, "authority": authority, "need": need}
+    return {slot: reader(slot) for slot in ("budget", "timeline", "authority", "need")}
 
 
 def judge(rows: list[Row]) -> list[Verdict]:
@@ -106,7 +91,7 @@ def judge(rows: list[Row]) -> list[Verdict]:
 
 def run(size: str, workdir: Path) -> Section:
     """The normalisation section; pure Python and fast, so smoke reads every row too."""
-    verdicts = judge(load_table())
+    verdicts = judge([*load_table(TABLE), *load_table(INDEPENDENT_TABLE)])
     per_slot = _accuracy_per_slot(verdicts)
     overall = sum(v.correct for v in verdicts) / len(verdicts)
     misses = [v for v in verdicts if not v.correct]

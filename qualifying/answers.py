@@ -15,7 +15,7 @@ from typing import Any, Final
 from qualifying.authority import parse_authority
 from qualifying.company import employer_named_in, parse_company
 from qualifying.consent import parse_consent
-from qualifying.declines import DECLINED, Declined
+from qualifying.declines import DECLINED, Declined, means_decline
 from qualifying.email import parse_email
 from qualifying.money import parse_budget
 from qualifying.name import parse_person_name
@@ -120,7 +120,7 @@ def understand(slot: str, said: str, rules: Rules) -> Fields | Declined | None:
     if not text or is_not_an_answer(text):
         return None
     result = _NORMALISERS[slot](text, rules)
-    if isinstance(result, Declined):
+    if isinstance(result, Declined) or (result is None and means_decline(text)):
         return DECLINED
     return None if result is None else {"said": text, **result}
 

@@ -33,11 +33,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Final, Literal
 
+import numpy as np
+from numpy.typing import NDArray
+
 from qualifying.declines import DECLINED, Declined, is_decline
+from qualifying.meaning import embed, similarity
 from qualifying.spelling import corrected
-from qualifying.text import prepare
+from qualifying.text import prepare, words
 from qualifying.wordlists import alternation, word_list, word_table
 
 AuthorityLevel = Literal["decision_maker", "influencer", "researcher"]
@@ -183,6 +188,11 @@ _RESEARCHING: Final = re.compile(
     r"academic|for\s+fun|hobby)\b"
 )
 
+# An answer means a level when it is this alike to one of its examples, and clearly more
+# alike than to any other level's.
+_CLEARLY_MEANT: Final = 0.45
+_MARGIN: Final = 0.05
+_LEVELS: Final[tuple[AuthorityLevel, ...]] = ("decision_maker", "influencer", "researcher")
 _I_AM: Final = re.compile(r"\bi\s*'?\s*m\b|\bi\s+am\b|\biam\b")
 _I_WOULD: Final = re.compile(r"\bi\s*'?\s*d\b(?=\s+(?:recommend|suggest|say|present|pitch|need))")
 
@@ -212,15 +222,45 @@ def parse_authority(text: str) -> Authority | Declined | None:
         level = "decision_maker"
     elif _ANSWERS_TO_BOSS.search(said):
         level = "influencer"
+    elif job_title and (meant := _level_meant(said, job_title)) is not None:
+        level = meant  # what they say they do wins over the title they hold
     elif title_level is not None:
         level = title_level
     elif _TAKES_PART.search(said):
         level = "influencer"
     elif _RESEARCHING.search(said):
         level = "researcher"
+    elif is_decline(said):
+        return DECLINED
+    elif (meant := _level_meant(said, None)) is not None:
+        level = meant
     else:
-        return DECLINED if is_decline(said) else None
+        return None
     return Authority(level=level, job_title=_format_title(job_title) if job_title else None)
+
+
+def _level_meant(said: str, job_title: str | None) -> AuthorityLevel | None:
+    """The level whose example statements the answer means most alike, when it clearly does.
+
+    An answer that is only a job title is left to the title: "sales manager" says a role,
+    not what the visitor does in the decision.
+    """
+    statement = said.replace(job_title, " ") if job_title else said
+    if len([word for word in words(statement) if word not in word_list("no_content")]) < 2:
+        return None
+    unrelated = float(similarity(said, _example_vectors("unrelated")).max())
+    closeness = sorted(
+        (float(similarity(said, _example_vectors(level)).max()), level) for level in _LEVELS
+    )
+    (second, _), (best, level) = closeness[-2], closeness[-1]
+    if best < _CLEARLY_MEANT or best - second < _MARGIN or best <= unrelated:
+        return None
+    return level
+
+
+@cache
+def _example_vectors(meaning: str) -> NDArray[np.float32]:
+    return embed(word_table("authority_examples")[meaning])
 
 
 def _normalise(text: str) -> str:

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from qualifying.meaning import embed, similarity
+from qualifying.wordlists import word_list
 
 
 class Declined:
@@ -21,6 +28,9 @@ class Declined:
 
 
 DECLINED: Final = Declined()
+
+# An unread answer at least this alike to a way of not answering is a decline.
+_DECLINE_MEANT: Final = 0.55
 
 _DECLINE_PATTERNS: Final = re.compile(
     r"""
@@ -61,3 +71,16 @@ def is_refusal(text: str) -> bool:
     """True when the whole answer is a short "no" ("no thanks", "rather not", "anonymous")."""
     core = re.sub(r"[^\w\s'/-]", " ", " ".join(text.replace("\u2019", "'").lower().split()))
     return bool(_SHORT_NO.fullmatch(" ".join(core.split())))
+
+
+def means_decline(text: str) -> bool:
+    """True when the answer means "I won't or can't say" in words no fixed phrase covers
+    ("I'd prefer not to get into that", "we haven't worked that out")."""
+    if not text.strip():
+        return False
+    return float(similarity(text, _decline_vectors()).max()) >= _DECLINE_MEANT
+
+
+@cache
+def _decline_vectors() -> NDArray[np.float32]:
+    return embed(sorted(word_list("decline_examples")))

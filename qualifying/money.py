@@ -141,6 +141,7 @@ _NO_BUDGET: Final = re.compile(
       | (?:zero|nil)\b | nothing | none | nope | nah
       | not\s+(?:yet|decided|allocated|defined|set|determined|confirmed|known|much)
       | (?:haven'?t|have\s+not|hasn'?t|didn'?t)\s+(?:decided|set|got|allocated|defined|figured)
+      | (?:don'?t|do\s+not|doesn'?t)\s+have\s+(?:a|any|the)?\s*(?:budget|money|funds?)
       | tb[dac] | to\s+be\s+(?:decided|determined|confirmed|defined)
       | undecided | unknown | depends | flexible | can'?t\s+afford | broke
       | (?:just|only)\s+(?:looking|browsing|researching|curious)

@@ -11,7 +11,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from qualifying.declines import DECLINED, Declined, is_decline
+from qualifying.declines import DECLINED, Declined, is_decline, means_decline
 from qualifying.meaning import embed, similarity
 from qualifying.spelling import corrected_word
 from qualifying.text import is_mashed, is_question, prepare, stem, words
@@ -88,7 +88,7 @@ def classify_need(
         return DECLINED
     if not content or (is_question(said) and not _NEED_CUE.search(said)):
         return None
-    return Need(text=said, category=OTHER)
+    return DECLINED if means_decline(said) else Need(text=said, category=OTHER)
 
 
 def names_offering_clearly(

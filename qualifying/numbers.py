@@ -21,6 +21,9 @@ _QUANTIFIERS: Final = (
     (re.compile(r"\b(?:(?:a\s+)?few|several)\s+(?:of\s+)?", re.IGNORECASE), "3 "),
     (re.compile(r"\ba\s+dozen\s+", re.IGNORECASE), "12 "),
     (re.compile(r"\bhalf\s+an?\s+", re.IGNORECASE), "0.5 "),
+    (re.compile(r"\ba\s+quarter\s+of\s+an?\s+", re.IGNORECASE), "0.25 "),
+    # "a grand", "a thousand": the article is the figure one before a magnitude.
+    (re.compile(r"\ban?\s+(?=(?:grand|thousand|million|k)\b)", re.IGNORECASE), "1 "),
 )
 _AND_A_HALF: Final = re.compile(r"\b(\d+)\s+and\s+a\s+half\b", re.IGNORECASE)
 # "a hundred" reads as "a 100": the article is the figure one.

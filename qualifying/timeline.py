@@ -101,27 +101,32 @@ def _months_until(today: date, day: date) -> float:
 
 _NUMBER: Final = r"\d+(?:\.\d+)?"
 _UNIT: Final = (
-    r"(?:(?P<day>days?)|(?P<week>weeks?|wks?)|(?P<fortnight>fortnights?)|(?P<month>months?|mths?|mos)"
+    r"(?:(?P<day>days?)|(?P<week>weeks?|wks?)|(?P<fortnight>fortnights?)|(?P<month>months?|mths?|mos?)"
     r"|(?P<quarter>quarters?|qtrs?)|(?P<year>years?|yrs?))(?!\w)"
 )
+# "a month or two", "a year or 2": one or a few of a unit, read as the middle of the two.
+_ONE_OR_MORE: Final = rf"(?:(?:an?|1)\s+)?{_UNIT}\s+or\s+(?P<n2>\d+)\b"
 _SPAN: Final = (
     rf"(?P<n>{_NUMBER}|an?|one)(?:\s*(?:-|to|or)\s*(?P<n2>{_NUMBER}))?\s*{_UNIT}"
     r"(?P<and_a_half>\s+and\s+a\s+half)?(?!\s+ago)"
 )
 _SPAN_LEAD: Final = (
     r"(?:^|\b(?:in|within|inside|over|around|about|approx(?:imately)?|roughly|maybe|probably|"
-    r"perhaps|possibly|like|say|next|another|after|under|by|less\s+than|at\s+most|max)\b)"
+    r"perhaps|possibly|like|say|next|another|after|under|by|less\s+than|at\s+most|max|"
+    # Bounds count as the time they name: "no earlier than 9 months", "at least a year out".
+    r"(?:no|not)\s+(?:earlier|sooner)\s+than|not\s+(?:before|until|for)|at\s+least|earliest)\b)"
     r"\W*(?:(?:the\s+)?(?:next|coming)\s+)?"
 )
 _SPAN_TAIL: Final = r"\s+(?:from\s+(?:now|today)|time|'s\s+time|out|away|later|or\s+so)\b"
 
 
 def _span(match: re.Match[str], _today: date) -> float:
-    count = match["n"]
+    count = match.groupdict().get("n") or "1"
     low = 1.0 if count in ("a", "an", "one") else float(count)
     high = float(match["n2"]) if match["n2"] else low
     unit = next(name for name in _MONTHS_PER_UNIT if match.groupdict().get(name))
-    return ((low + high) / 2 + (0.5 if match["and_a_half"] else 0.0)) * _MONTHS_PER_UNIT[unit]
+    and_a_half = 0.5 if match.groupdict().get("and_a_half") else 0.0
+    return ((low + high) / 2 + and_a_half) * _MONTHS_PER_UNIT[unit]
 
 
 # --- calendar periods: "by March", "Q3", "end of the year", "early 2027" ----------------------
@@ -349,6 +354,7 @@ _READINGS: Final = (
         ),
         _period_close,
     ),
+    _Reading(re.compile(_SPAN_LEAD + _ONE_OR_MORE), _span),
     _Reading(re.compile(_SPAN_LEAD + _SPAN), _span),
     _Reading(re.compile(r"\b" + _SPAN + _SPAN_TAIL), _span),
     _Reading(
