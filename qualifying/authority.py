@@ -32,7 +32,7 @@ A title is the speaker's when they introduce themselves with it ("I'm the CEO", 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Final, Literal
 
@@ -54,6 +54,9 @@ class Authority:
 
     level: AuthorityLevel
     job_title: str | None
+    # True when the visitor said what they do in the decision ("I'll recommend it to my boss"),
+    # not only a title or something about their team: enough to read it from any message.
+    stated: bool = field(default=False, compare=False)
 
 
 _CHIEF_OFFICERS: Final = word_list("chief_officers")
@@ -214,6 +217,7 @@ def parse_authority(text: str) -> Authority | Declined | None:
     job_title = _speakers_title(said)
     title_level = _level_of(job_title) if job_title else None
     level: AuthorityLevel | None
+    stated = True
     if _NO_PART.search(said):
         level = "researcher"
     elif _NOT_DECIDING.search(said):
@@ -225,9 +229,9 @@ def parse_authority(text: str) -> Authority | Declined | None:
     elif job_title and (meant := _level_meant(said, job_title)) is not None:
         level = meant  # what they say they do wins over the title they hold
     elif title_level is not None:
-        level = title_level
+        level, stated = title_level, False
     elif _TAKES_PART.search(said):
-        level = "influencer"
+        level, stated = "influencer", False
     elif _RESEARCHING.search(said):
         level = "researcher"
     elif is_decline(said):
@@ -236,7 +240,8 @@ def parse_authority(text: str) -> Authority | Declined | None:
         level = meant
     else:
         return None
-    return Authority(level=level, job_title=_format_title(job_title) if job_title else None)
+    title = _format_title(job_title) if job_title else None
+    return Authority(level=level, job_title=title, stated=stated)
 
 
 def _level_meant(said: str, job_title: str | None) -> AuthorityLevel | None:

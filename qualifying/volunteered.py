@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from qualifying import answers
+from qualifying.authority import Authority, parse_authority
 from qualifying.company import employer_named_in
 from qualifying.need import names_offering_clearly
 from qualifying.rules import Rules
@@ -38,6 +39,7 @@ _EMPLOYMENT: Final = (
     r"\b(?:work(?:ing)?\s+(?:at|for|with)|(?:i'?m|i\s+am|we'?re|we\s+are)\s+(?:at|with)"
     r"|team\b[^.,;]*\bat)\b"
 )
+_SPEAKS_OF_SELF: Final = re.compile(r"\b(?:i|i'm|i'd|i'll|im|me|my|myself)\b", re.IGNORECASE)
 _SELF_INTRODUCTION: Final = r"\b(?:i'?m|i am|my name is|my name's|name's|this is|call me)\s*,?\s*"
 # After a name, words that show it is the speaker's: "Ollie from Kestrel here", "Dana here".
 _NAME_THEN_ROLE: Final = r"\s*(?:,|\s)\s*(?:here\b|from\s|at\s|speaking\b)"
@@ -133,8 +135,14 @@ def _plausible(
         # "50k this year" is a yearly budget, not a purchase date.
         return not re.search(_AMOUNT + re.escape(said), message, re.IGNORECASE)
     if slot == "authority" and whole_message:
-        # A sentence about the team ("our support team drowns in email") is no role.
-        return bool(answer.get("job_title")) or answer.get("authority") == "decision_maker"
+        # A sentence about the team ("our support team drowns in email") is no role; what the
+        # visitor says they do ("I'm comparing options for my boss") is.
+        stated = parse_authority(message)
+        return bool(answer.get("job_title")) or (
+            isinstance(stated, Authority)
+            and stated.stated
+            and bool(_SPEAKS_OF_SELF.search(message))
+        )
     if slot == "company":
         # Unasked, a company counts only beside "I work at" or a job title, and never when it
         # is a tool, a language or a month the visitor mentions ("do you integrate with Jira?").
