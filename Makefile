@@ -40,13 +40,29 @@ $(APP_VENV)/.installed: requirements/app.txt requirements/app.lock requirements/
 	$(UV_INSTALL) --python $(APP_VENV)/bin/python --no-deps -e .
 	touch $@
 
-install: $(RASA_VENV)/.installed $(APP_VENV)/.installed
+# The widget's browser code (socket.io-client; rasa-webchat for a compatibility test), exactly
+# as package-lock.json pins it; reinstalled only when the lock changes.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { \
+	  echo "Installing Node.js and npm..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
-# PostgreSQL binaries for the tests' throwaway servers (the tests run on SQLite and PostgreSQL).
+install: $(RASA_VENV)/.installed $(APP_VENV)/.installed node_modules/.installed
+
+# What the tests start themselves: PostgreSQL (the store runs on SQLite and PostgreSQL), Redis
+# (shared lock and tracker stores, Slack's seen events across workers) and Chromium (Playwright
+# drives Debian's; it never downloads one). One apt-get for whatever is missing.
 system-packages:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
-	  echo "Installing PostgreSQL for the tests..."; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing$$missing..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 train: install
 	$(APP_VENV)/bin/leadbot train
@@ -69,7 +85,4 @@ clean:
 # Redis backs the two-worker Rasa server of the load section.
 .PHONY: bench
 bench: install system-packages
-	@command -v redis-server >/dev/null || { \
-	  echo "Installing Redis for the benchmark..."; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 	$(APP_VENV)/bin/python -m benchmarks.bench

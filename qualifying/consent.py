@@ -18,7 +18,9 @@ _REFUSING_IDIOM: Final = re.compile(
     r"\b(?:(?:of\s+course|absolutely|definitely|certainly|sure|hell)\s+not|"
     r"not\s+(?:ok|okay|fine|happy|comfortable|alright|really|good|cool|sure\s+about\s+that)|"
     r"(?:don'?t|do\s+not|please\s+don'?t)\s+(?:agree|consent|accept|want|contact|call|email|"
-    r"store|save|keep|share|sell|message|text|spam))\b"
+    r"store|save|keep|share|sell|message|text|spam)|"
+    r"(?:can'?t|cannot|won'?t|will\s+not|wouldn'?t)\s+(?:\w+\s+)?(?:agree|consent|accept)|"
+    r"(?:rather|prefer(?:red)?)\s+(?:you|that\s+you|if\s+you)\s+(?:didn'?t|did\s+not|don'?t|do\s+not|not|wouldn'?t))\b"
 )
 _UNDECIDED: Final = re.compile(
     r"\b(?:not\s+sure|unsure|(?:i\s+)?(?:don'?t|do\s+not)\s+know|dunno|idk|no\s+idea|maybe|"
@@ -26,7 +28,7 @@ _UNDECIDED: Final = re.compile(
 )
 _AGREEING: Final = re.compile(
     r"\b(?:y|ya|ye+s+|yeah+|yea|yep+|yup+|yah|sure|ok+|okay|okey|k|kk|alright|all\s+right|fine|"
-    r"go\s+ahead|go\s+for\s+it|sure\s+thing|of\s+course|absolutely|definitely|certainly|agreed?|accept(?:ed)?|consent|"
+    r"go\s+ahead|go\s+for\s+it|go\s+on|sure\s+thing|of\s+course|absolutely|definitely|certainly|agreed?|accept(?:ed)?|consent|"
     r"sounds\s+good|please\s+do|do\s+it|good|great|perfect|cool|correct|affirmative|"
     r"contact\s+me|reach\s+out|by\s+all\s+means|gladly|happy\s+to|works\s+for\s+me)\b"
     r"|\U0001f44d|\U0001f44c|\u2705|\u2714|\U0001f642|\U0001f60a|\U0001f197"
@@ -49,6 +51,9 @@ def parse_consent(text: str) -> bool | None:
         return None
     agrees = bool(_AGREEING_IDIOM.search(said))
     refuses = bool(_REFUSING_IDIOM.search(said))
+    if agrees != refuses:
+        # An idiom says it whole: "I'd rather you didn't contact me" is a no.
+        return agrees
     rest = _UNDECIDED.sub(" ", _REFUSING_IDIOM.sub(" ", _AGREEING_IDIOM.sub(" ", said)))
     agrees = agrees or bool(_AGREEING.search(rest))
     refuses = refuses or bool(_REFUSING.search(rest))

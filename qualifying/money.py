@@ -34,6 +34,8 @@ _CURRENCY_ALIASES: Final[dict[str, str]] = word_table("currencies")
 _MAGNITUDES: Final[dict[str, float]] = {
     word: float(factor) for word, factor in word_table("magnitudes").items()
 }
+# Typos are corrected into the words that say how often, and the number words of amounts.
+_SPELLING_VOCABULARY: Final = word_list("time_words") | word_list("number_words")
 # Words around a figure that leave a bare number a budget ("about 50k", "max 10k").
 _FILLER: Final = word_list("budget_filler")
 
@@ -199,7 +201,7 @@ def parse_budget(text: str) -> Budget | Declined | None:
         The budget; DECLINED when the visitor has none or won't or can't say ("no budget yet",
         "not sure", "zero"); None when the text holds no budget.
     """
-    said = corrected(digitise(prepare(text)), word_list("time_words"))
+    said = digitise(corrected(prepare(text), _SPELLING_VOCABULARY))
     if any(not _RANGE_START.search(said[: m.start() + 1]) for m in _MINUS.finditer(said)):
         return None
     mentions = _money_mentions(said)

@@ -13,11 +13,18 @@ from qualifying.text import (
     without_acknowledgement,
     without_symbols,
 )
-from qualifying.wordlists import word_list
+from qualifying.wordlists import word_list, word_table
 
 # A name answer longer than this is a message about something else.
 _MAX_NAME_CHARS: Final = 120
 _MAX_NAME_WORDS: Final = 5
+# Job titles and departments ("VP Sales", "SDR manager") are roles, never a person's name.
+_ROLE_WORDS: Final = (
+    frozenset(word_table("job_titles"))
+    | word_list("chief_officers")
+    | word_list("departments")
+    | word_list("upper_case_words")
+)
 
 _NAME_INTRODUCTION: Final = re.compile(
     r"^(?:my\s+(?:full\s+|first\s+)?name\s+is|my\s+name's|(?:the\s+)?name\s+is|(?:the\s+)?name's|"
@@ -66,7 +73,7 @@ def _name_in(said: str) -> str | None:
         return None
     if not all(_NAME_WORD.fullmatch(word) for word in name_words):
         return None
-    not_names = word_list("not_name_words") | word_list("greetings")
+    not_names = word_list("not_name_words") | word_list("greetings") | _ROLE_WORDS
     if any(word.lower() in not_names for word in name_words) or is_gibberish(candidate):
         return None
     if candidate.islower() or candidate.isupper():

@@ -30,6 +30,9 @@ _MONTHS_PER_UNIT: Final[dict[str, float]] = {
 
 Resolver = Callable[[re.Match[str], date], float | None]
 
+# Typos are corrected into the words that say when, and the number words before them.
+_SPELLING_VOCABULARY: Final = word_list("time_words") | word_list("number_words")
+
 
 @dataclass(frozen=True)
 class _Reading:
@@ -39,6 +42,8 @@ class _Reading:
     resolve: Resolver
     # "now" and "today" also live in refusals ("no plans right now"): a refusal outranks them.
     weak: bool = False
+    # "soon" says less than a time beside it: "soon, in 2 weeks" is 2 weeks.
+    vague: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class _Hit:
     end: int
     months: float
     weak: bool
+    vague: bool
 
 
 def parse_timeline(text: str, today: date | None = None) -> float | Declined | None:
@@ -70,11 +76,11 @@ def parse_timeline(text: str, today: date | None = None) -> float | Declined | N
         "don't know"; None when the text says nothing about time.
     """
     today = today or date.today()
-    said = corrected(digitise(prepare(text)).lower(), word_list("time_words"))
+    said = digitise(corrected(prepare(text).lower(), _SPELLING_VOCABULARY))
     declined = is_decline(said) or _NO_TIMELINE.search(said) is not None
     hits = [hit for hit in _hits(said, today) if not (hit.weak and declined)]
     if hits:
-        first = min(hits, key=lambda hit: (hit.start, -hit.end))
+        first = min(hits, key=lambda hit: (hit.vague, hit.start, -hit.end))
         return round(max(0.0, first.months), 2)
     return DECLINED if declined else None
 
@@ -85,7 +91,7 @@ def _hits(said: str, today: date) -> Iterator[_Hit]:
         for match in reading.pattern.finditer(said):
             months = reading.resolve(match, today)
             if months is not None:
-                yield _Hit(match.start(), match.end(), months, reading.weak)
+                yield _Hit(match.start(), match.end(), months, reading.weak, reading.vague)
                 break
 
 
@@ -113,6 +119,8 @@ _SPAN: Final = (
 _SPAN_LEAD: Final = (
     r"(?:^|\b(?:in|within|inside|over|around|about|approx(?:imately)?|roughly|maybe|probably|"
     r"perhaps|possibly|like|say|next|another|after|under|by|less\s+than|at\s+most|max|"
+    # Any adverb before a span: "realistically 18 months", "hopefully 3 weeks".
+    r"(?!only\b|early\b)[a-z]+ly|"
     # Bounds count as the time they name: "no earlier than 9 months", "at least a year out".
     r"(?:no|not)\s+(?:earlier|sooner)\s+than|not\s+(?:before|until|for)|at\s+least|earliest)\b)"
     r"\W*(?:(?:the\s+)?(?:next|coming)\s+)?"
@@ -329,7 +337,7 @@ def _next(day_of: Callable[[int], date]) -> Resolver:
 _READINGS: Final = (
     _Reading(
         re.compile(
-            r"\b(?:asap|a\.s\.a\.p|as\s+soon\s+as\s+(?:possible|we\s+can)|right\s+away|"
+            r"\b(?:asap|a\.s\.a\.p|(?:as\s+)?soon\s+as\s+(?:possible|we\s+can)|right\s+away|"
             r"straight\s+away|immediate(?:ly)?|urgent(?:ly)?|at\s+once|tonight|tomorrow|"
             r"yesterday|this\s+week|(?:by\s+)?(?:the\s+)?end\s+of\s+(?:this|the)\s+week)\b"
         ),
@@ -346,6 +354,7 @@ _READINGS: Final = (
     _Reading(
         re.compile(r"(?<!\bnot\s)(?<!anytime\s)(?<!any\stime\s)\b(?:soon|soonish|shortly)\b"),
         _constant(1.0),
+        vague=True,
     ),
     _Reading(re.compile(r"\b(?:the\s+)?month\s+after\s+next\b"), _constant(2.0)),
     _Reading(
