@@ -39,7 +39,8 @@ OUR_CONFIG: Final = PROJECT_ROOT / "config.yml"
 NLU_DATA: Final = PROJECT_ROOT / "data" / "nlu"
 INTENT_GOAL: Final = 0.95
 ENTITY_GOAL: Final = 0.90
-TRAINING_GOAL_SECONDS: Final = 180.0
+TRAINING_GOAL_SECONDS: Final = 90.0
+CV_INTENT_GOAL: Final = 0.88
 SMOKE_EXAMPLES: Final = 20
 CONFUSION_IMAGE: Final = "nlu_intent_confusion_matrix.png"
 CV_FOLDS: Final = 5
@@ -487,6 +488,18 @@ def _section(
         data["default"] = _as_data(default[0])
         data["default_training_seconds"] = default[1].seconds
     if folds is not None:
+        cv_f1 = folds.evaluation.intent_macro_f1
+        targets.append(
+            Target(
+                name="intent macro-F1 (5-fold cross-validation)",
+                goal=f">= {CV_INTENT_GOAL:.2f}",
+                measured=f"{cv_f1:.3f} (before the independent-visitors work: 0.750)",
+                met=cv_f1 >= CV_INTENT_GOAL,
+                why_not=None
+                if cv_f1 >= CV_INTENT_GOAL
+                else "intents whose training examples overlap: see the per-intent table",
+            )
+        )
         data["cross_validation"] = {
             **_as_data(folds.evaluation),
             "folds": CV_FOLDS,
@@ -527,7 +540,7 @@ def _targets(ours: Evaluation, trained: Trained, default: Evaluation | None) -> 
         ),
         Target(
             name="training time",
-            goal=f"<= {TRAINING_GOAL_SECONDS / 60:.0f} min",
+            goal=f"<= {TRAINING_GOAL_SECONDS:.0f} s",
             measured=_duration(trained.seconds),
             met=training_met,
             why_not=None if training_met else _training_why_not(trained),
