@@ -137,7 +137,8 @@ _NOT_DECIDING: Final = re.compile(
 # What an owner-operator runs: "I run a small dental practice", "it's my shop".
 _BUSINESS: Final = (
     r"company|business|shop|store|firm|agency|startup|practice|clinic|restaurant|bakery|cafe|"
-    r"café|studio|salon|hotel|farm|gym|pharmacy|garage|brewery|consultancy|charity|nonprofit"
+    r"café|studio|salon|hotel|farm|gym|pharmacy|garage|brewery|consultancy|charity|nonprofit|"
+    r"school|academy|centre|center|surgery|dealership|venue|bar|pub|nursery|workshop"
 )
 _DECIDING: Final = re.compile(
     r"\bi(?:'ll|'d|\s+will|\s+would|\s+can|\s+do)?\s+"
@@ -196,6 +197,7 @@ _RESEARCHING: Final = re.compile(
 _CLEARLY_MEANT: Final = 0.45
 _MARGIN: Final = 0.05
 _LEVELS: Final[tuple[AuthorityLevel, ...]] = ("decision_maker", "influencer", "researcher")
+_PLACES_OF_STUDY: Final = frozenset({"school", "class", "course", "university", "college"})
 _I_AM: Final = re.compile(r"\bi\s*'?\s*m\b|\bi\s+am\b|\biam\b")
 _I_WOULD: Final = re.compile(r"\bi\s*'?\s*d\b(?=\s+(?:recommend|suggest|say|present|pitch|need))")
 
@@ -232,8 +234,9 @@ def parse_authority(text: str) -> Authority | Declined | None:
         level, stated = title_level, False
     elif _TAKES_PART.search(said):
         level, stated = "influencer", False
-    elif _RESEARCHING.search(said):
-        level = "researcher"
+    elif researching := _RESEARCHING.search(said):
+        # "school" or "course" alone may be the business itself, not what the visitor does.
+        level, stated = "researcher", researching.group() not in _PLACES_OF_STUDY
     elif is_decline(said):
         return DECLINED
     elif (meant := _level_meant(said, None)) is not None:
