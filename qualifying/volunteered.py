@@ -34,10 +34,13 @@ _AMOUNT: Final = (
 )
 # One or two capitalised words: "Dana" in "I'm Dana, VP Sales at Acme".
 _CAPITALISED_NAME: Final = r"(?P<name>(?-i:[A-Z][\w'\-]+)(?:\s+(?-i:[A-Z][\w'\-]+))?)\b"
-# "from" is left out: "Greetings from Lisbon" and "exporters from Surat" name places.
+# "from" counts only after the visitor's own name ("I'm Dana, from Northwind", "Ollie from
+# Kestrel here"): "Greetings from Lisbon" and "exporters from Surat" name places.
 _EMPLOYMENT: Final = (
     r"\b(?:work(?:ing)?\s+(?:at|for|with)|(?:i'?m|i\s+am|we'?re|we\s+are)\s+(?:at|with)"
-    r"|team\b[^.,;]*\bat)\b"
+    r"|team\b[^.,;]*\bat"
+    r"|(?:i'?m|i\s+am|this\s+is|my\s+name\s+is|name's)\s+[^\W\d_]+(?:\s+[^\W\d_]+)?\s*,?\s+from"
+    r"|^(?:hi|hello|hey)?[\s,!]*[^\W\d_]+\s+from\s+[^.,;!?]+\s+here)\b"
 )
 _SPEAKS_OF_SELF: Final = re.compile(r"\b(?:i|i'm|i'd|i'll|im|me|my|myself)\b", re.IGNORECASE)
 _SELF_INTRODUCTION: Final = r"\b(?:i'?m|i am|my name is|my name's|name's|this is|call me)\s*,?\s*"
