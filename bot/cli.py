@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -11,12 +13,15 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import launcher, settings, training
-from crm_bridge import leads
+from crm_bridge import accounts, leads
 from crm_bridge.migrate import upgrade
+from crm_bridge.models import ROLES
 from crm_bridge.store import make_engine, make_session_factory
 
 EXIT_NOT_FOUND = 1
 EXIT_STORE_ERROR = 2
+EXIT_USAGE = 3
+NEW_USER_PASSWORD_VARIABLE = "LEADBOT_NEW_USER_PASSWORD"
 
 LIST_COLUMNS = (
     "id",
@@ -51,7 +56,59 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true", help="print JSON")
     listing = lead_commands.add_parser("list", help="every lead, newest first")
     listing.add_argument("--json", action="store_true", help="print JSON")
+
+    user_commands = commands.add_parser(
+        "users", help="accounts of the sales reps' review app"
+    ).add_subparsers(dest="users_command", required=True)
+    add_user = user_commands.add_parser(
+        "add",
+        help="create an account; the password is asked for (or read from "
+        f"{NEW_USER_PASSWORD_VARIABLE})",
+    )
+    add_user.add_argument("--email", required=True, help="the rep's email, their login")
+    add_user.add_argument("--role", choices=ROLES, default="rep", help="rep (default) or admin")
+    user_commands.add_parser("list", help="every account with its role")
     return parser
+
+
+def _new_password() -> str | None:
+    """The new account's password: from the environment for scripts, else asked twice."""
+    from_environment = os.environ.get(NEW_USER_PASSWORD_VARIABLE)
+    if from_environment:
+        return from_environment
+    if not sys.stdin.isatty():
+        print(
+            f"leadbot: no terminal to ask for a password: set {NEW_USER_PASSWORD_VARIABLE}",
+            file=sys.stderr,
+        )
+        return None
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != password:
+        print("leadbot: the passwords differ", file=sys.stderr)
+        return None
+    return password
+
+
+def _users(args: argparse.Namespace, url: str) -> int:
+    upgrade(url)
+    sessions = make_session_factory(make_engine(url))
+    if args.users_command == "list":
+        with sessions() as session:
+            for user in accounts.list_users(session):
+                state = "" if user.active else "  (disabled)"
+                print(f"{user.email}  {user.role}{state}")
+        return 0
+    password = _new_password()
+    if password is None:
+        return EXIT_USAGE
+    try:
+        with sessions.begin() as session:
+            user = accounts.add_user(session, args.email, password, args.role)
+            print(f"leadbot: {user.role} {user.email} can now log in at /review")
+    except accounts.AccountError as error:
+        print(f"leadbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
 
 
 def _records(args: argparse.Namespace, url: str) -> list[dict[str, Any]] | None:
@@ -101,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             upgrade(config.database_url)
             print("leadbot: the store is up to date")
             return 0
+        if args.command == "users":
+            return _users(args, config.database_url)
         return _leads(args, config.database_url)
     except SQLAlchemyError as error:
         print(

@@ -1,4 +1,5 @@
-"""Starting the action server and the Rasa server together, and stopping both together."""
+"""Starting the action server, the Rasa server and the web process together, and stopping them
+together."""
 
 from __future__ import annotations
 
@@ -15,9 +16,13 @@ import requests
 import yaml
 
 from bot.settings import PROJECT_ROOT, Settings
+from crm_bridge import accounts
 from crm_bridge.migrate import upgrade
+from crm_bridge.store import make_engine, make_session_factory
 
 STARTUP_TIMEOUT_S = 300.0
+# Our Slack channel, by the dotted path the Rasa server imports it from (webhooks/slack/webhook).
+SLACK_CHANNEL = "bot.channels.slack.SlackVisitorInput"
 
 
 def _start(command: list[str], env: dict[str, str], log: Path | None) -> subprocess.Popen[bytes]:
@@ -60,30 +65,41 @@ def _wait_until_up(url: str, processes: list[subprocess.Popen[bytes]]) -> None:
 
 
 def start(
-    settings: Settings, model: Path, log_dir: Path | None = None
+    settings: Settings, model: Path, log_dir: Path | None = None, *, web: bool = True
 ) -> list[subprocess.Popen[bytes]]:
-    """Starts the action server, then the Rasa server, each once the one before answers.
+    """Starts the action server, then the Rasa server, then the web process (unless `web` is
+    false), each once the one before answers; they are returned in that order.
 
-    Output goes to the terminal, or to actions.log and rasa.log in `log_dir`. On failure the
-    servers already started are stopped and RuntimeError says why.
+    Output goes to the terminal, or to actions.log, rasa.log and web.log in `log_dir`. On
+    failure the servers already started are stopped and RuntimeError says why.
     """
     actions_cmd, rasa_cmd = server_commands(settings, model)
+    servers = [
+        (
+            actions_cmd,
+            action_environment(settings),
+            "actions",
+            f"http://127.0.0.1:{settings.action_port}/health",
+        ),
+        (
+            rasa_cmd,
+            rasa_environment(settings),
+            "rasa",
+            f"http://127.0.0.1:{settings.rasa_port}/",
+        ),
+    ]
+    if web:
+        servers.append(
+            (
+                web_command(settings),
+                web_environment(settings),
+                "web",
+                f"http://127.0.0.1:{settings.web_port}/health",
+            )
+        )
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        for command, env, name, health in (
-            (
-                actions_cmd,
-                server_environment(settings),
-                "actions",
-                f"http://127.0.0.1:{settings.action_port}/health",
-            ),
-            (
-                rasa_cmd,
-                rasa_environment(settings),
-                "rasa",
-                f"http://127.0.0.1:{settings.rasa_port}/",
-            ),
-        ):
+        for command, env, name, health in servers:
             processes.append(_start(command, env, log_dir / f"{name}.log" if log_dir else None))
             _wait_until_up(health, processes)
     except BaseException:
@@ -104,12 +120,11 @@ def server_commands(settings: Settings, model: Path) -> tuple[list[str], list[st
             f"{settings.rasa_workers} Rasa workers need a Redis lock and tracker store: "
             "set LEADBOT_REDIS_URL"
         )
+    # Our runner of rasa_sdk's app: on loopback, behind the shared secret (from its environment).
     actions = [
         str(settings.python_executable),
         "-m",
-        "rasa_sdk",
-        "--actions",
-        "actions",
+        "bot.action_server",
         "--port",
         str(settings.action_port),
     ]
@@ -125,25 +140,47 @@ def server_commands(settings: Settings, model: Path) -> tuple[list[str], list[st
         "--endpoints",
         str(_endpoints_file(settings)),
         "--cors",
-        "*",
+        *widget_origins(settings),
     ]
-    if settings.api_token:
-        rasa += ["--enable-api", "--auth-token", settings.api_token]
+    # Always on, for the web process to relay reps' replies; guarded by the API token, or by
+    # one made at start that only our processes know.
+    rasa += ["--enable-api", "--auth-token", rasa_api_token(settings)]
     return actions, rasa
 
 
+def rasa_api_token(settings: Settings) -> str:
+    """What guards the Rasa HTTP API: LEADBOT_API_TOKEN, else the token made at start."""
+    return settings.api_token or settings.rasa_api_token
+
+
 def _endpoints_file(settings: Settings) -> Path:
-    """Rasa's endpoints file for these ports (and Redis stores, when set), written under var/."""
+    """Rasa's endpoints file for these ports (and Redis stores, when set), written under var/.
+
+    It holds the action server's secret, so only its owner may read it.
+    """
     path = settings.var_dir / f"endpoints-{settings.rasa_port}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     endpoints: dict[str, Any] = {
-        "action_endpoint": {"url": f"http://127.0.0.1:{settings.action_port}/webhook"}
+        "action_endpoint": {
+            "url": f"http://127.0.0.1:{settings.action_port}/webhook",
+            # A header rather than Rasa's `token:`, which would put the secret in the URL.
+            "headers": {"Authorization": f"Bearer {settings.action_secret}"},
+        }
     }
     if settings.redis_url:
         endpoints["lock_store"] = _redis_store(settings.redis_url)
         endpoints["tracker_store"] = _redis_store(settings.redis_url)
-    path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    _write_private(path, yaml.safe_dump(endpoints, sort_keys=False))
     return path
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Writes a file only its owner can read, never readable by others even for a moment."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.replace(draft, path)
 
 
 def credentials_file(settings: Settings) -> Path:
@@ -155,10 +192,15 @@ def credentials_file(settings: Settings) -> Path:
     if not (settings.slack_token and settings.slack_signing_secret):
         return shared
     channels = yaml.safe_load(shared.read_text(encoding="utf-8")) or {}
-    channels["slack"] = {
+    slack: dict[str, Any] = {
         "slack_token": settings.slack_token,
         "slack_signing_secret": settings.slack_signing_secret,
+        "slack_api_url": settings.slack_api_url,
     }
+    if settings.redis_url:
+        # Every Rasa worker then sees which Slack events were already answered.
+        slack["redis_url"] = settings.redis_url
+    channels[SLACK_CHANNEL] = slack
     path = settings.var_dir / f"credentials-{settings.rasa_port}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
@@ -184,12 +226,64 @@ def _redis_store(redis_url: str) -> dict[str, Any]:
 
 def server_environment(settings: Settings) -> dict[str, str]:
     """The environment both servers run with."""
-    return {**os.environ, "LEADBOT_DATABASE_URL": settings.database_url}
+    return {
+        **os.environ,
+        "LEADBOT_DATABASE_URL": settings.database_url,
+        # Small matrices (the need's meaning vector): one BLAS thread is faster than several
+        # threads spinning against each other and the other server on a small machine.
+        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1"),
+    }
+
+
+def action_environment(settings: Settings) -> dict[str, str]:
+    """The action server's environment: the servers' one, plus the secret it checks."""
+    return {**server_environment(settings), "LEADBOT_ACTION_SECRET": settings.action_secret}
+
+
+def web_command(settings: Settings) -> list[str]:
+    """The command line of the web process (widget, demo page), served by waitress."""
+    return [str(settings.python_executable), "-m", "bot.web"]
+
+
+def web_environment(settings: Settings) -> dict[str, str]:
+    """The web process's environment: the servers' one, plus the ports it serves and links to."""
+    environment = {
+        **server_environment(settings),
+        "LEADBOT_WEB_PORT": str(settings.web_port),
+        "LEADBOT_RASA_PORT": str(settings.rasa_port),
+        # The review app relays reps' replies through the Rasa HTTP API with this token.
+        "LEADBOT_RASA_API_TOKEN": rasa_api_token(settings),
+        "LEADBOT_RULES": str(settings.rules_path),
+    }
+    optional = {
+        "LEADBOT_API_TOKEN": settings.api_token,
+        "LEADBOT_SECRET_KEY": settings.web_secret_key,
+        "LEADBOT_SLACK_WEBHOOK_URL": settings.slack_webhook_url,
+        "LEADBOT_PUBLIC_URL": settings.public_url,
+    }
+    environment.update({name: value for name, value in optional.items() if value})
+    return environment
+
+
+def widget_origins(settings: Settings) -> list[str]:
+    """The web pages that may open the widget's socket and call the Rasa server from a browser:
+    the configured ones, the demo page and the Rasa server's own (localhost, 127.0.0.1)."""
+    if "*" in settings.allowed_origins:
+        return ["*"]
+    demo = [
+        f"http://{host}:{port}"
+        for port in (settings.web_port, settings.rasa_port)
+        for host in ("localhost", "127.0.0.1")
+    ]
+    return [*settings.allowed_origins, *(o for o in demo if o not in settings.allowed_origins)]
 
 
 def rasa_environment(settings: Settings) -> dict[str, str]:
-    """The Rasa server's environment: the servers' one, plus its worker count when not one."""
+    """The Rasa server's environment: the servers' one, plus the origins its socket.io channel
+    accepts and its worker count when not one."""
     environment = server_environment(settings)
+    environment["LEADBOT_ALLOWED_ORIGINS"] = ",".join(widget_origins(settings))
+    environment["LEADBOT_MAX_MESSAGE_CHARS"] = str(settings.max_message_chars)
     if settings.rasa_workers != 1:
         # Rasa 3.6 reads its worker count from SANIC_WORKERS; the action server keeps one.
         environment["SANIC_WORKERS"] = str(settings.rasa_workers)
@@ -197,7 +291,7 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
 
 
 def run(settings: Settings, model: Path) -> int:
-    """Migrates the store, starts both servers, and keeps them up until Ctrl-C or a failure."""
+    """Migrates the store, starts the servers, and keeps them up until Ctrl-C or a failure."""
     upgrade(settings.database_url)
     stopping = False
 
@@ -214,6 +308,8 @@ def run(settings: Settings, model: Path) -> int:
         return 1
     try:
         _print_ready(settings)
+        if not _has_admin(settings.database_url):
+            print(FIRST_ADMIN_HINT, flush=True)
         while not stopping:
             if any(p.poll() is not None for p in processes):
                 print(
@@ -226,13 +322,30 @@ def run(settings: Settings, model: Path) -> int:
         stop(processes)
 
 
+FIRST_ADMIN_HINT = (
+    "No review app account yet. Create the first admin (it asks for a password):\n"
+    "  .venv/bin/leadbot users add --email you@example.com --role admin\n"
+)
+
+
+def _has_admin(database_url: str) -> bool:
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            return accounts.has_admin(session)
+    finally:
+        engine.dispose()
+
+
 def _print_ready(settings: Settings) -> None:
     base = f"http://localhost:{settings.rasa_port}"
     print(
-        f"\nleadbot is up.\n"
+        f"\nleadbot is up. Open http://localhost:{settings.web_port} to chat.\n"
         f"  Talk to it:  curl -s {base}/webhooks/rest/webhook "
         f'-H \'Content-Type: application/json\' -d \'{{"sender": "me", "message": "hi"}}\'\n'
-        f"  Web widget:  socket.io at {base}/socket.io\n"
+        f"  Web widget:  http://localhost:{settings.web_port}/widget.js, "
+        f"socket.io at {base}/socket.io\n"
+        f"  Sales reps:  http://localhost:{settings.web_port}/review\n"
         f"  Leads:       .venv/bin/leadbot leads list\n"
         f"  Store:       {settings.database_url.split('@')[-1]}\n"
         f"Press Ctrl-C to stop.\n",

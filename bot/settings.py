@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from crm_bridge.settings import database_url
@@ -39,6 +40,27 @@ class Settings:
     # The Slack channel listens only when both are set (a bot token and the app's signing secret).
     slack_token: str | None = None
     slack_signing_secret: str | None = None
+    # Slack's Web API, where the Slack channel posts its replies (a stand-in's, in tests).
+    slack_api_url: str = "https://slack.com/api/"
+    # The web process: widget.js, its demo page and (later) the sales reps' review app.
+    web_port: int = 8080
+    # Websites allowed to open the widget's socket besides the demo page (scheme://host[:port]).
+    allowed_origins: tuple[str, ...] = ()
+    # Longer visitor messages are refused politely by every channel, before NLU.
+    max_message_chars: int = 2000
+    # Shared by the Rasa server and the action server; made at start when unset, never shown.
+    action_secret: str = field(default="", repr=False)
+    # What the web process presents to the Rasa HTTP API to relay a rep's reply: the API token,
+    # else one made at start and handed to the web process only. Never shown.
+    rasa_api_token: str = field(default="", repr=False)
+    # Signs the review app's session cookies: set it, or one is kept in var/web-secret-key.
+    web_secret_key: str | None = field(default=None, repr=False)
+    # A Slack incoming webhook: sales reps get an alert for every new handoff.
+    slack_webhook_url: str | None = field(default=None, repr=False)
+    # How reps reach the review app, for links in alerts (default: http://localhost:<web port>).
+    public_url: str | None = None
+    # The scoring rules file (the review app re-scores with it and reads the follow-up cadence).
+    rules_path: Path = PROJECT_ROOT / "qualification_rules.yml"
 
 
 def load() -> Settings:
@@ -57,4 +79,22 @@ def load() -> Settings:
         redis_url=os.environ.get("LEADBOT_REDIS_URL") or None,
         slack_token=os.environ.get("LEADBOT_SLACK_TOKEN") or None,
         slack_signing_secret=os.environ.get("LEADBOT_SLACK_SIGNING_SECRET") or None,
+        slack_api_url=os.environ.get("LEADBOT_SLACK_API_URL") or "https://slack.com/api/",
+        web_port=int(os.environ.get("LEADBOT_WEB_PORT", "8080")),
+        allowed_origins=tuple(
+            origin.strip().rstrip("/")
+            for origin in os.environ.get("LEADBOT_ALLOWED_ORIGINS", "").split(",")
+            if origin.strip()
+        ),
+        max_message_chars=int(os.environ.get("LEADBOT_MAX_MESSAGE_CHARS", "2000")),
+        action_secret=os.environ.get("LEADBOT_ACTION_SECRET") or secrets.token_urlsafe(32),
+        rasa_api_token=os.environ.get("LEADBOT_API_TOKEN")
+        or os.environ.get("LEADBOT_RASA_API_TOKEN")
+        or secrets.token_urlsafe(32),
+        web_secret_key=os.environ.get("LEADBOT_SECRET_KEY") or None,
+        slack_webhook_url=os.environ.get("LEADBOT_SLACK_WEBHOOK_URL") or None,
+        public_url=(os.environ.get("LEADBOT_PUBLIC_URL") or "").rstrip("/") or None,
+        rules_path=Path(
+            os.environ.get("LEADBOT_RULES") or PROJECT_ROOT / "qualification_rules.yml"
+        ),
     )

@@ -20,9 +20,10 @@ from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from crm_bridge import lifecycle, outbox
 from crm_bridge.models import (
     HANDOFF_REASONS,
     OPEN_HANDOFF_STATUSES,
@@ -33,6 +34,8 @@ from crm_bridge.models import (
     Handoff,
     Lead,
     LeadAnswer,
+    LeadEvent,
+    LeadNote,
     QualificationHistory,
 )
 from crm_bridge.record import lead_record
@@ -149,7 +152,8 @@ def request_handoff(
 ) -> Handoff:
     """Save like `save_answers`, then return the lead's open handoff, creating a pending one.
 
-    Asking twice gives the same handoff while a rep has not rejected it.
+    Asking twice gives the same handoff while a rep has not rejected it. A new handoff gets,
+    in the same transaction, its Slack alert in the outbox and an entry in the lead's events.
 
     Args:
         reason: ``"visitor_request"`` or ``"hot_lead"``.
@@ -170,6 +174,11 @@ def request_handoff(
         handoff = Handoff(lead=lead, conversation_id=chat.id, reason=reason, status="pending")
         session.add(handoff)
         session.flush()
+        # The reps' Slack alert commits with the handoff, or neither does.
+        outbox.enqueue(session, outbox.SLACK_HANDOFF_ALERT, handoff.id)
+        lifecycle.record_event(
+            session, lead.id, lifecycle.BOT, "handoff_requested", {"reason": reason}, handoff.id
+        )
     return handoff
 
 
@@ -258,6 +267,16 @@ def _move_conversation(session: Session, chat: Conversation, lead: Lead) -> None
         row.lead = lead
     for handoff in list(previous.handoffs):
         handoff.lead = lead
+    if lead.owner_id is None:
+        lead.owner_id = previous.owner_id
+    # Who did what to the lead it leaves stays in the lead's audit and notes.
+    for table in (LeadEvent, LeadNote):
+        session.execute(
+            update(table)
+            .where(table.lead_id == previous.id)
+            .values(lead_id=lead.id)
+            .execution_options(synchronize_session=False)
+        )
     session.flush()
     session.delete(previous)
 

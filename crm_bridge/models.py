@@ -29,6 +29,11 @@ TEMPERATURES: Final = ("cold", "warm", "hot")
 HANDOFF_REASONS: Final = ("visitor_request", "hot_lead")
 HANDOFF_STATUSES: Final = ("pending", "claimed", "accepted", "rejected")
 OPEN_HANDOFF_STATUSES: Final = ("pending", "claimed", "accepted")
+ROLES: Final = ("rep", "admin")
+# Where a lead came from; filled from the first page the visitor saw (or the channel).
+LEAD_SOURCES: Final = ("direct", "search", "referral", "social", "campaign", "slack")
+OUTBOX_STATUSES: Final = ("pending", "sending", "sent", "failed")
+FOLLOW_UP_STATUSES: Final = ("open", "done")
 
 NAMING_CONVENTION: Final = {
     "ix": "ix_%(column_0_label)s",
@@ -60,6 +65,7 @@ class Lead(Base):
     __table_args__ = (
         CheckConstraint(_one_of("stage", STAGES), name="stage"),
         CheckConstraint(_one_of("temperature", TEMPERATURES), name="temperature"),
+        CheckConstraint(_one_of("source", LEAD_SOURCES), name="source"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -84,9 +90,13 @@ class Lead(Base):
     stage: Mapped[str] = mapped_column(String(32), default="lead")
     breakdown: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument)
     rules_version: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(16))
+    # The sales rep who owns the lead: whoever claimed its handoff.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
 
+    owner: Mapped[User | None] = relationship()
     conversations: Mapped[list[Conversation]] = relationship(
         back_populates="lead", order_by="Conversation.id"
     )
@@ -110,6 +120,13 @@ class Conversation(Base):
     # What the visitor said in this conversation about consent; None until asked.
     consent: Mapped[bool | None] = mapped_column(Boolean)
     transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
+    # The first page the visitor saw, where they came from, and its UTM parameters.
+    page_url: Mapped[str | None] = mapped_column(Text)
+    referrer: Mapped[str | None] = mapped_column(Text)
+    utm: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    # The sales rep writing to the visitor in this chat, while the bot stays quiet.
+    held_by: Mapped[str | None] = mapped_column(String(320))
+    held_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
 
@@ -171,9 +188,101 @@ class Handoff(Base):
         ForeignKey("conversations.id", ondelete="SET NULL")
     )
     reason: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reject_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
 
     lead: Mapped[Lead] = relationship(back_populates="handoffs")
+    alert: Mapped[OutboxMessage | None] = relationship(viewonly=True)
+
+
+class User(Base):
+    """A sales rep or an admin of the review app; the password is kept as an argon2 hash."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="rep")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LeadEvent(Base):
+    """Who did what to a lead and when: claims, decisions, stage changes, replies, follow-ups."""
+
+    __tablename__ = "lead_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    handoff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("handoffs.id", ondelete="SET NULL"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(320))  # a user's email, or "bot"
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class LeadNote(Base):
+    """A sales rep's note on a lead."""
+
+    __tablename__ = "lead_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(320))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class OutboxMessage(Base):
+    """A message to deliver outside the store (a Slack alert), written in the same transaction
+    as what it announces and delivered later by a worker, at most once per handoff."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", OUTBOX_STATUSES), name="status"),
+        UniqueConstraint("kind", "handoff_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)
+    # While a worker sends it; a worker that died mid-way lets another try after this moment.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FollowUp(Base):
+    """A task for a sales rep to get back to a warm lead by a due date (step n of a cadence)."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", FOLLOW_UP_STATUSES), name="status"),
+        UniqueConstraint("lead_id", "step"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    step: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    snoozes: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    lead: Mapped[Lead] = relationship()

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 # Error messages never quote the values written: they hold visitors' names and emails.
 # How long a SQLite writer waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+# An execution option marking a connection that only reads.
+READ_ONLY_OPTION: Final = "leadbot_read_only"
 
 
 def make_engine(url: str) -> Engine:
@@ -42,6 +44,14 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reading only (pages, reports): on SQLite they do not take the write lock,
+    so they never wait for, or hold up, a writer. Never write through them."""
+    return sessionmaker(
+        engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+    )
+
+
 def _sqlite_engine(url: URL) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
@@ -66,6 +76,10 @@ def _sqlite_engine(url: URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(connection: Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            # A reader never writes: under WAL it reads alongside the writer, taking no lock.
+            connection.exec_driver_sql("BEGIN")
+            return
         # Taking the write lock late can deadlock two writers; busy_timeout only helps up front.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 

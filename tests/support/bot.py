@@ -35,6 +35,11 @@ class RunningBot:
         return f"http://127.0.0.1:{self.settings.rasa_port}"
 
     @property
+    def web_url(self) -> str:
+        """The web process (demo page, widget.js), when it was started."""
+        return f"http://127.0.0.1:{self.settings.web_port}"
+
+    @property
     def token(self) -> str:
         return self.settings.api_token or ""
 
@@ -92,11 +97,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_bot(workdir: Path, **overrides: Any) -> Iterator[RunningBot]:
+def running_bot(workdir: Path, *, web: bool = False, **overrides: Any) -> Iterator[RunningBot]:
     """Starts the real servers on free ports and a fresh SQLite store in `workdir`, then stops them.
 
     Args:
         workdir: holds the store, the generated Rasa files and every server's log.
+        web: start the web process too (demo page and widget, for browser tests), after the
+            Rasa server; the socket.io channel then accepts the demo page's origin.
         overrides: settings to change (see `bot.settings.Settings`), e.g. ``rasa_workers=2``.
 
     Raises:
@@ -110,13 +117,14 @@ def running_bot(workdir: Path, **overrides: Any) -> Iterator[RunningBot]:
             "api_token": API_TOKEN,
             "rasa_port": free_port(),
             "action_port": free_port(),
+            "web_port": free_port(),
             "var_dir": workdir,
             **overrides,
         },
     )
     launcher.upgrade(config.database_url)
     try:
-        processes = launcher.start(config, training.ensure_model(config), log_dir=workdir)
+        processes = launcher.start(config, training.ensure_model(config), log_dir=workdir, web=web)
     except RuntimeError as error:
         logs = "\n".join(p.read_text(errors="replace")[-4000:] for p in workdir.glob("*.log"))
         raise RuntimeError(f"the bot did not start: {error}\n{logs}") from error

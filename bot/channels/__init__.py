@@ -1,0 +1,1 @@
+"""Custom Rasa channels, loaded by the Rasa server from .venv-rasa; they import nothing of ours."""
