@@ -14,6 +14,7 @@ from actions import conversation, lead_store
 from actions.settings import current_rules
 from qualifying import answers
 from qualifying.declines import Declined
+from qualifying.need import OTHER as OTHER_NEED
 from qualifying.rules import Rules
 from qualifying.text import is_question
 from qualifying.volunteered import unmarked_answer, volunteered_answer
@@ -21,11 +22,37 @@ from qualifying.volunteered import unmarked_answer, volunteered_answer
 # Below this confidence an intent is not trusted to override a slot's answer.
 OFF_PATH_CONFIDENCE: Final = 0.5
 # Intents that ask the bot something. Asked as a question, they win over an answer read into
-# the same words ("can I talk to someone from your sales team?" is no role); a need is so
-# broad that they always win there ("how much is your CRM?").
+# the same words ("can I talk to someone from your sales team?" is no role, "how much is your
+# CRM?" no need); said as a statement, the answer wins ("a ticketing tool that plugs into Jira").
 ASKING_INTENTS: Final = frozenset(
-    {"ask_price", "ask_product", "ask_bot", "ask_who", "ask_why", "request_human"}
+    {
+        "ask_price",
+        "ask_product",
+        "ask_integrations",
+        "ask_privacy",
+        "ask_security",
+        "ask_trial",
+        "ask_demo",
+        "ask_bot",
+        "ask_who",
+        "ask_why",
+        "request_human",
+    }
 )
+# Messages that are no answer: answered off the path like a question, never the failed answer.
+ASIDE_INTENTS: Final = frozenset({"greet", "thank", "goodbye", "out_of_scope", "other_language"})
+OFF_PATH_INTENTS: Final = ASKING_INTENTS | ASIDE_INTENTS
+# Openings and closings, which a name, company or consent parser may read as an answer.
+SMALL_TALK_INTENTS: Final = frozenset({"greet", "goodbye"})
+# Intents that say "I won't or can't answer this" in words no parser knows ("nope", "next").
+DECLINING_INTENTS: Final = frozenset({"decline", "deny", "just_looking"})
+# Off-path intents whose answer is not named `utter_answer_<intent>`.
+OFF_PATH_RESPONSES: Final = {
+    "out_of_scope": "utter_out_of_scope",
+    "other_language": "utter_english_only",
+}
+# What a clicked button's intent answers, in words every parser reads.
+BUTTON_ANSWERS: Final = {"affirm": "yes", "deny": "no"}
 # Questions whose answer may sit, unmarked by the model, in a message that answered another.
 UNMARKED_SLOTS: Final = ("need", "budget", "authority", "person_name", "company")
 
@@ -94,6 +121,10 @@ class ValidateQualificationForm(FormValidationAction):
         if answers.is_answered(value):
             return {slot: value}
         said = value if isinstance(value, str) else ""
+        if said.startswith("/"):
+            # A button's payload ("/affirm"): the channel let it through only because the bot
+            # offered that button, so it says what its intent says.
+            said = BUTTON_ANSWERS.get(conversation.latest_intent(tracker)[0] or "", "")
         if tracker.get_slot("requested_slot") != slot:
             return {slot: self._volunteered(slot, said, tracker)}
         return self._asked(slot, said, dispatcher, tracker, domain)
@@ -122,16 +153,24 @@ class ValidateQualificationForm(FormValidationAction):
         understood = answers.understand(slot, said, current_rules())
         intent, confidence = conversation.latest_intent(tracker)
         trusted = intent if confidence >= OFF_PATH_CONFIDENCE else None
-        asking = trusted in ASKING_INTENTS and (slot == "need" or is_question(said))
+        question = is_question(said)
+        vague = _vague(slot, understood, trusted)
+        # Off the path: asked as a question, or nothing (or only a vague need) was understood.
+        off_path = trusted in OFF_PATH_INTENTS and (question or understood is None or vague)
 
-        if trusted == "request_human" and (asking or not isinstance(understood, dict)):
+        # Asking for a person always wins over a need, which reads into any words ("talk to sales").
+        wants_human = off_path or slot == "need" or not isinstance(understood, dict)
+        if trusted == "request_human" and wants_human:
             return {slot: None, "handoff_requested": True}
-        if isinstance(understood, dict) and not asking:
+        if _declines(trusted, slot, understood):
+            return {slot: answers.declined(said)}
+        if isinstance(understood, dict) and not off_path:
             return {slot: understood}
-        if isinstance(understood, Declined) and not asking:
+        if isinstance(understood, Declined) and not off_path:
             return {slot: answers.declined(said)}
         off_path_response = _off_path_response(trusted, slot, domain)
-        if off_path_response:
+        # Other topics are answered; unasked, they are a failed answer ("banana" for a budget).
+        if off_path_response and (trusted != "out_of_scope" or question or vague):
             dispatcher.utter_message(response=off_path_response)
             return {slot: None}
         return self._not_understood(slot, said, dispatcher, tracker, trusted)
@@ -179,9 +218,38 @@ def _is_real_answer(value: Any) -> bool:
     return answers.is_answered(value) and not (value.get("declined") or value.get("skipped"))
 
 
+def _vague(slot: str, understood: Any, intent: str | None = None) -> bool:
+    """True for an answer read into words that need not mean one: a need matching no offering
+    ("tell me a joke", "nope"), or a name, company or consent read into a greeting or goodbye
+    ("Good evening", "Bye")."""
+    if not isinstance(understood, dict):
+        return False
+    if slot == "need":
+        return understood.get("need_category") == OTHER_NEED
+    return intent in SMALL_TALK_INTENTS and slot in ("person_name", "company", "consent")
+
+
+def _declines(intent: str | None, slot: str, understood: Any) -> bool:
+    """True when the model reads a refusal where no parser read a clear answer.
+
+    A name or company parser takes almost any words ("Next", "Skip That"), so a refusal wins
+    there; an amount, a date or a yes/no that was understood stays the answer.
+    """
+    if intent not in DECLINING_INTENTS:
+        return False
+    return (
+        understood is None
+        or _vague(slot, understood)
+        or (slot in ("person_name", "company") and isinstance(understood, dict))
+    )
+
+
 def _off_path_response(intent: str | None, slot: str, domain: DomainDict) -> str | None:
     """The response that answers an off-path message, if the domain has one for its intent."""
     if intent is None:
         return None
-    name = f"utter_why_{slot}" if intent == "ask_why" else f"utter_answer_{intent}"
+    if intent == "ask_why":
+        name = f"utter_why_{slot}"
+    else:
+        name = OFF_PATH_RESPONSES.get(intent, f"utter_answer_{intent}")
     return name if name in domain.get("responses", {}) else None

@@ -138,6 +138,13 @@ def test_an_understood_answer_is_normalised_and_saved_at_once(store: Any) -> Non
         ("ask_product", "what does your product do?", "utter_answer_ask_product"),
         ("ask_why", "why do you need that?", "utter_why_budget"),
         ("greet", "hello", "utter_answer_greet"),
+        ("ask_integrations", "does it work with Slack?", "utter_answer_ask_integrations"),
+        ("ask_privacy", "where is our data stored?", "utter_answer_ask_privacy"),
+        ("ask_security", "is the data encrypted?", "utter_answer_ask_security"),
+        ("ask_trial", "is there a free trial?", "utter_answer_ask_trial"),
+        ("ask_demo", "can I see a demo first?", "utter_answer_ask_demo"),
+        ("other_language", "¿Cuánto cuesta el CRM al mes?", "utter_english_only"),
+        ("out_of_scope", "how old are you?", "utter_out_of_scope"),
     ],
 )
 def test_an_off_path_question_is_answered_and_the_question_stays(
@@ -155,10 +162,88 @@ def test_a_need_question_about_an_offering_is_answered_not_taken_as_the_need(sto
     assert slots["need"] is None
 
 
-def test_nonsense_is_asked_again_once_with_an_example_then_skipped(store: Any) -> None:
-    slots, said = _validate(
-        _tracker("what's the weather?", requested="budget", intent="out_of_scope")
+def test_an_answer_that_names_a_product_is_an_answer_not_a_question(store: Any) -> None:
+    tracker = _tracker(
+        "a ticketing tool that plugs into Jira", requested="need", intent="ask_integrations"
     )
+    slots, said = _validate(tracker)
+    assert slots["need"]["need_category"] == "customer_support"
+    assert said == []
+
+
+@pytest.mark.parametrize("requested", ["need", "budget", "timeline", "authority"])
+def test_off_topic_questions_never_count_as_the_failed_answer(store: Any, requested: str) -> None:
+    slots, said = _validate(
+        _tracker("what's the weather like in Lisbon?", requested=requested, intent="out_of_scope")
+    )
+    assert said == ["utter_out_of_scope"]
+    assert slots[requested] is None
+    assert "reasked_slots" not in slots
+
+    # Even after one answer that was not understood, a question skips nothing.
+    tracker = _tracker(
+        "how do I boil an egg?",
+        requested=requested,
+        intent="out_of_scope",
+        slots={"reasked_slots": [requested]},
+    )
+    slots, said = _validate(tracker)
+    assert said == ["utter_out_of_scope"]
+    assert slots[requested] is None
+
+
+def test_off_topic_words_are_no_need(store: Any) -> None:
+    slots, said = _validate(_tracker("tell me a joke", requested="need", intent="out_of_scope"))
+    assert said == ["utter_out_of_scope"]
+    assert slots["need"] is None
+
+
+@pytest.mark.parametrize(
+    "requested, text, intent, response",
+    [
+        ("need", "Hola", "greet", "utter_answer_greet"),
+        ("consent", "good evening", "greet", "utter_answer_greet"),
+        ("company", "Good morning", "greet", "utter_answer_greet"),
+        ("person_name", "bye", "goodbye", "utter_answer_goodbye"),
+    ],
+)
+def test_a_greeting_or_goodbye_is_no_answer(
+    store: Any, requested: str, text: str, intent: str, response: str
+) -> None:
+    slots, said = _validate(_tracker(text, requested=requested, intent=intent))
+    assert said == [response]
+    assert slots[requested] is None
+
+
+@pytest.mark.parametrize(
+    "requested, text, intent",
+    [
+        ("need", "nope", "deny"),
+        ("need", "I'd rather keep that to myself", "decline"),
+        ("need", "just browsing", "just_looking"),
+        ("budget", "next", "decline"),
+        ("timeline", "I'd rather keep that to myself", "decline"),
+        ("authority", "not your concern", "decline"),
+        ("person_name", "next", "decline"),
+        ("company", "skip that", "decline"),
+    ],
+)
+def test_a_decline_in_any_words_moves_on_without_asking_again(
+    store: Any, requested: str, text: str, intent: str
+) -> None:
+    slots, said = _validate(_tracker(text, requested=requested, intent=intent))
+    assert slots[requested] == {"said": text, "declined": True}
+    assert said == []
+
+
+def test_a_hedged_amount_read_as_a_decline_is_still_the_budget(store: Any) -> None:
+    slots, said = _validate(_tracker("not sure, maybe 5k", requested="budget", intent="decline"))
+    assert slots["budget"]["budget_min"] == 5000
+    assert said == []
+
+
+def test_nonsense_is_asked_again_once_with_an_example_then_skipped(store: Any) -> None:
+    slots, said = _validate(_tracker("banana", requested="budget", intent="out_of_scope"))
     assert slots["budget"] is None
     assert slots["reasked_slots"] == ["budget"]
     assert said == ["utter_out_of_scope", "utter_not_understood_budget"]
@@ -340,3 +425,10 @@ def test_a_failed_progress_save_leaves_the_reply_alone_and_logs_no_contact_data(
     assert said == []
     assert "saving answers so far failed" in caplog.text
     assert "dana" not in caplog.text.lower()
+
+
+def test_asking_for_sales_at_the_need_question_is_a_handoff_not_a_need(store: Any) -> None:
+    tracker = _tracker("connect me with your sales team", requested="need", intent="request_human")
+    slots, _ = _validate(tracker)
+    assert slots["handoff_requested"] is True
+    assert slots["need"] is None
