@@ -190,8 +190,9 @@ def lead_for_sender(session: Session, sender_id: str) -> Lead | None:
 
 
 def list_leads(session: Session) -> list[Lead]:
-    """Every lead, oldest first."""
-    return list(session.scalars(_leads_with_relations().order_by(Lead.id)))
+    """Every lead, newest first (the latest created on top, as `leadbot leads list` promises)."""
+    newest_first = (Lead.created_at.desc(), Lead.id.desc())
+    return list(session.scalars(_leads_with_relations().order_by(*newest_first)))
 
 
 def _leads_with_relations() -> Select[tuple[Lead]]:

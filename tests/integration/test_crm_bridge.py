@@ -472,9 +472,10 @@ def test_lists_leads_and_finds_none_for_an_unknown_sender(
         leads = list_leads(session)
         unknown = lead_for_sender(session, "nobody")
 
+    # Newest first, as the README says of `leadbot leads list`.
     assert [lead_record(lead)["conversations"][0]["sender_id"] for lead in leads] == [
-        "web-visitor-1",
         "slack-U123",
+        "web-visitor-1",
     ]
     assert unknown is None
 
