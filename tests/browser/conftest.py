@@ -168,7 +168,9 @@ def web_bot(
         pytest.fail(str(error))
 
 
-@pytest.fixture(scope="session")
+# Per module: Playwright's sync API holds an event loop in this thread while it runs, which
+# would stop every later test that runs asyncio (the action tests) or starts Playwright again.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium, headless."""
     if not CHROMIUM.exists():

