@@ -17,25 +17,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route
 
 from bot import launcher, training
 from tests.support.bot import RunningBot, free_port, running_bot
+from tests.support.chromium import headless_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 667}
 RASA_RESTART_TIMEOUT_S = 180.0
@@ -168,19 +159,14 @@ def web_bot(
         pytest.fail(str(error))
 
 
-# Per module: Playwright's sync API holds an event loop in this thread while it runs, which
-# would stop every later test that runs asyncio (the action tests) or starts Playwright again.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
+    """Debian's Chromium, headless, for one test module."""
+    try:
+        with headless_chromium() as chromium:
+            yield chromium
+    except FileNotFoundError as error:
+        pytest.fail(str(error))
 
 
 @dataclass

@@ -9,28 +9,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from bot.settings import PROJECT_ROOT
 from crm_bridge.store import make_engine, make_session_factory
 from tests.browser.visitor import ANSWERS, LeadbotWidget, requested_slot, wait_for_turn
 from tests.review.factories import COLD, PASSWORD, WARM, add_user, make_lead
 from tests.support.bot import RunningBot, running_bot
+from tests.support.chromium import headless_chromium
 
 pytestmark = pytest.mark.rasa
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DOCS = PROJECT_ROOT / "docs"
 SCRIPT = "<script>alert(1)</script>"
 DESKTOP = {"width": 1360, "height": 900}
@@ -58,14 +49,11 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
+    try:
+        with headless_chromium() as chromium:
+            yield chromium
+    except FileNotFoundError as error:
+        pytest.fail(str(error))
 
 
 class Watched:
