@@ -99,6 +99,8 @@ def test_a_visitor_qualifies_on_a_phone(
 
     # The open chat takes the whole screen, and the launcher makes way for it.
     panel = page.get_by_role("dialog")
+    # The panel rises into place; measure where it comes to rest.
+    panel.evaluate("panel => Promise.all(panel.getAnimations().map(a => a.finished))")
     box = panel.bounding_box()
     assert box is not None
     assert [round(box[key]) for key in ("x", "y", "width", "height")] == [0, 0, 375, 667]
