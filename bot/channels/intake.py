@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 logger = logging.getLogger(__name__)
@@ -95,6 +95,28 @@ def offered_payloads(events: Iterable[Mapping[str, Any]]) -> set[str]:
                 if isinstance(payload, str) and payload.strip():
                     offered.add(payload.strip())
     return offered
+
+
+def reps_words_before_this_message(events: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What a sales rep wrote (through the Rasa HTTP API) between the visitor's previous
+    message and their latest one: a channel that can only answer requests (REST) hands these
+    over with the answer to the latest message, so the rep's words reach the visitor once.
+
+    Args:
+        events: The conversation's events as Rasa serialises them, oldest first, the visitor's
+            latest message included.
+    """
+    said = [i for i, event in enumerate(events) if event.get("event") == "user"]
+    if len(said) < 2:
+        return []
+    between = events[said[-2] + 1 : said[-1]]
+    return [
+        str(event.get("text"))
+        for event in between
+        if event.get("event") == "bot"
+        and event.get("text")
+        and (event.get("metadata") or {}).get("rep")
+    ]
 
 
 def storable(text: str) -> str:

@@ -18,6 +18,9 @@ What differs from Rasa 3.6.21's channel:
 - A typed message is text: see `bot.channels.intake.visitor_text`.
 - The conversation's channel is always ``rest``: the body's ``input_channel`` is ignored.
 - A failed turn is logged with its sender id only, never with the visitor's words.
+- A REST caller only hears the answers to its own requests, so what a sales rep wrote to the
+  visitor since their previous message comes first in the answer to the next one, marked
+  ``"rep": true``.
 """
 
 from __future__ import annotations
@@ -124,7 +127,12 @@ class RestChannel(RestInput):
                 logger.error("rest.message.timeout sender_id=%s", message.sender_id)
             except Exception:
                 logger.exception("rest.message.failure sender_id=%s", message.sender_id)
-            return response.json(collector.messages)
+            events = await intake.tracker_events(request.app.ctx, message.sender_id)
+            reps_words = [
+                {"recipient_id": message.sender_id, "text": text, "rep": True}
+                for text in intake.reps_words_before_this_message(events)
+            ]
+            return response.json(reps_words + collector.messages)
 
         return webhook
 

@@ -122,3 +122,26 @@ def test_the_rasa_http_api_is_guarded_even_without_an_api_token(tmp_path: Path) 
     assert "--enable-api" in command and token == without.rasa_api_token and len(token) >= 32
     assert launcher.web_environment(without)["LEADBOT_RASA_API_TOKEN"] == token
     assert "LEADBOT_API_TOKEN" not in launcher.web_environment(without)
+
+
+def test_a_rest_visitor_gets_the_reps_words_with_the_answer_to_their_next_message(
+    bot: RunningBot,
+) -> None:
+    sender = "rest-visitor-takeover"
+    bot.say(sender, "hi")
+    assert any("sales team" in m.get("text", "") for m in bot.say(sender, "I want a human"))
+    lead = _lead_of(bot, sender)
+    [handoff] = lead["handoffs"]
+    [chat] = lead["conversations"]
+    page = f"/review/leads/{lead['id']}"
+    ann = RepBrowser(bot.web_url, "ann@example.com").log_in()
+    assert ann.post(f"{page}/handoffs/{handoff['id']}/claim", page).status_code == 302
+    assert ann.post(f"{page}/chats/{chat['id']}/take-over", page).status_code == 302
+    words = "Ann here. Shall I call you this afternoon?"
+    assert ann.post(f"{page}/chats/{chat['id']}/reply", page, text=words).status_code == 302
+
+    # The rep holds the chat: the bot stays quiet, and the rep's words come with this answer.
+    assert bot.say(sender, "ok") == [{"recipient_id": sender, "text": words, "rep": True}]
+    assert bot.say(sender, "yes, after 3pm") == []  # handed over once, not again
+    assert ann.post(f"{page}/chats/{chat['id']}/hand-back", page).status_code == 302
+    assert bot.say(sender, "thanks") != []

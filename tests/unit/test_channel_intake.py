@@ -166,3 +166,30 @@ def test_any_text_a_channel_accepts_can_be_stored(said: str, expected: str) -> N
     stored = intake.storable(said)
     stored.encode("utf-8")  # raises on a lone surrogate
     assert stored.startswith(expected)
+
+
+def _rep(text: str) -> dict[str, Any]:
+    return {**_bot(text), "metadata": {"rep": "ann@example.com"}}
+
+
+def test_a_reps_words_are_handed_over_once_with_the_next_answer() -> None:
+    events = [
+        _user("hi"),
+        _bot("Hi! What do you need?"),
+        _user("a human please"),
+        _rep("Ann here, how can I help?"),
+        _rep("We have a demo slot tomorrow."),
+        _user("great"),
+    ]
+    assert intake.reps_words_before_this_message(events) == [
+        "Ann here, how can I help?",
+        "We have a demo slot tomorrow.",
+    ]
+    # After the next message they are behind the visitor's previous one: not handed over again.
+    assert intake.reps_words_before_this_message([*events, _bot("..."), _user("and?")]) == []
+
+
+def test_the_bots_own_words_are_not_a_reps() -> None:
+    events = [_user("hi"), _bot("Hello!"), _rep(""), _user("hey")]
+    assert intake.reps_words_before_this_message(events) == []
+    assert intake.reps_words_before_this_message([_rep("too early"), _user("hi")]) == []

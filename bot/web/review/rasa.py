@@ -4,7 +4,8 @@ While a rep holds a chat the conversation is *paused* (Rasa's own ``pause`` even
 visitor's messages are still received and kept in the tracker, but the bot predicts and says
 nothing. A rep's message is appended as a ``bot`` event with ``execute_side_effects`` and
 ``output_channel=latest``, so Rasa sends it through the channel the visitor last wrote on
-(the socket.io widget or Slack; a REST caller only gets replies to its own requests).
+(the socket.io widget or Slack; our REST channel hands it over with the answer to the
+visitor's next message, since a REST caller only hears answers to its own requests).
 Handing back appends ``resume``.
 """
 
