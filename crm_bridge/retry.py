@@ -1,4 +1,6 @@
-"""Run a unit of work against the store again when the database was only briefly unable."""
+"""Trying again: a unit of work against the store when the database was only briefly unable,
+and the waits of outbox workers between deliveries to services outside (backoff, Retry-After).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +8,14 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from crm_bridge.timestamps import utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -68,3 +74,32 @@ def with_retries(
 
 def _is_transient(error: DBAPIError) -> bool:
     return isinstance(error, (OperationalError, IntegrityError)) or error.connection_invalidated
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often an outbox worker tries a delivery, and how long it waits between attempts."""
+
+    max_attempts: int = 8
+    base_delay_s: float = 2.0
+    max_delay_s: float = 300.0
+
+    def delay(self, attempt: int) -> float:
+        """Exponential backoff with jitter: about base * 2^(attempt-1), between half and all."""
+        ceiling = min(self.max_delay_s, self.base_delay_s * 2 ** max(0, attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """An HTTP Retry-After header in seconds (it may be a number or an HTTP date); None when
+    absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - utc_now()).total_seconds())
+    except (TypeError, ValueError):
+        return None

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.web.review.slack_alerts import AlertWorker, RetryPolicy, alert_message
+from crm_bridge import outbox
 from crm_bridge.models import OutboxMessage
 from tests.review.factories import add_user, make_lead
 from tests.review.web_process import running_web
@@ -20,6 +21,7 @@ from tests.support.slack_webhook import Answer, SlackWebhook, slack_webhook
 
 LEAD_URL = "http://review.example.com/review/leads/{lead_id}"
 FAST = RetryPolicy(max_attempts=4, base_delay_s=0.05, max_delay_s=0.2)
+_SLACK_ALERTS = select(OutboxMessage).where(OutboxMessage.kind == outbox.SLACK_HANDOFF_ALERT)
 
 
 @contextmanager
@@ -36,7 +38,7 @@ def worker(
 
 def _alert(sessions: sessionmaker[Session]) -> OutboxMessage:
     with sessions() as session:
-        return session.scalars(select(OutboxMessage)).one()
+        return session.scalars(_SLACK_ALERTS).one()
 
 
 def _wait_status(sessions: sessionmaker[Session], status: str, timeout: float = 20.0) -> None:
@@ -120,7 +122,7 @@ def test_a_visitor_without_consent_is_announced_as_chat_only(
 ) -> None:
     make_lead(session_factory, consent=False)
     with session_factory() as session:
-        alert = session.scalars(select(OutboxMessage)).one()
+        alert = session.scalars(_SLACK_ALERTS).one()
         from crm_bridge.models import Handoff
 
         handoff = session.get(Handoff, alert.handoff_id)

@@ -52,7 +52,9 @@ def test_a_new_handoff_writes_its_slack_alert_in_the_same_transaction_once(
     make_lead(session_factory, sender_id=made["sender_id"])
     with session_factory() as session:
         handoffs = session.scalars(select(Handoff)).all()
-        alerts = session.scalars(select(OutboxMessage)).all()
+        alerts = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == outbox.SLACK_HANDOFF_ALERT)
+        ).all()
         assert [h.id for h in handoffs] == [made["handoff_id"]]
         assert [(a.kind, a.handoff_id, a.status) for a in alerts] == [
             (outbox.SLACK_HANDOFF_ALERT, made["handoff_id"], "pending")
@@ -318,13 +320,18 @@ def test_the_review_migration_goes_down_and_up_again_keeping_leads(
     blank_database_url: str,
 ) -> None:
     from alembic import command
+    from alembic.script import ScriptDirectory
     from sqlalchemy import inspect
 
     from crm_bridge.migrate import alembic_config, current_revision, upgrade
     from crm_bridge.store import make_engine, make_session_factory
 
     upgrade(blank_database_url)
-    assert current_revision(blank_database_url) == "0002_review_app"
+    config = alembic_config(blank_database_url)
+    assert (
+        current_revision(blank_database_url)
+        == ScriptDirectory.from_config(config).get_current_head()
+    )
     engine = make_engine(blank_database_url)
     try:
         make_lead(make_session_factory(engine), handoff=None)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.web.review.cadence import DEFAULT_WARM_DAYS, warm_cadence
-from bot.web.review.slack_alerts import RetryPolicy, retry_after_seconds
 from bot.web.review.views import age
+from crm_bridge.retry import RetryPolicy, retry_after_seconds
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 

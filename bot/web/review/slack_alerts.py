@@ -11,11 +11,8 @@ sent once; only a process that dies between Slack's answer and the commit can se
 from __future__ import annotations
 
 import logging
-import random
 import threading
-from dataclasses import dataclass
 from datetime import timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
 import requests
@@ -23,8 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crm_bridge import lifecycle, outbox
 from crm_bridge.models import Handoff, Lead
-from crm_bridge.retry import with_retries
-from crm_bridge.timestamps import utc_now
+from crm_bridge.retry import RetryPolicy, retry_after_seconds, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -35,19 +31,7 @@ PERMANENT_STATUSES: Final = frozenset({400, 401, 403, 404, 410})
 MAX_RETRY_AFTER_S: Final = 3600.0
 TOP_REASONS: Final = 2
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to wait between attempts."""
-
-    max_attempts: int = 8
-    base_delay_s: float = 2.0
-    max_delay_s: float = 300.0
-
-    def delay(self, attempt: int) -> float:
-        """Exponential backoff with jitter: about base * 2^(attempt-1), between half and all."""
-        ceiling = min(self.max_delay_s, self.base_delay_s * 2 ** max(0, attempt - 1))
-        return random.uniform(ceiling / 2, ceiling)
+__all__ = ["AlertWorker", "RetryPolicy", "alert_message"]
 
 
 def _mrkdwn(text: str) -> str:
@@ -90,20 +74,6 @@ def alert_message(lead: Lead, handoff: Handoff, lead_url: str) -> dict[str, Any]
             },
         ],
     }
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Slack's Retry-After header, in seconds (it may be a number or an HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - utc_now()).total_seconds())
-    except (TypeError, ValueError):
-        return None
 
 
 class AlertWorker:
