@@ -20,11 +20,12 @@ from rasa_sdk import Tracker
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions import conversation
-from crm_bridge import leads
+from crm_bridge import leads, spool
 from crm_bridge.retry import with_retries
 from crm_bridge.settings import database_url
 from crm_bridge.store import make_engine, make_session_factory
 from qualifying import answers
+from qualifying.lead_source import lead_source
 from qualifying.scoring import Qualification
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,19 @@ class _Visit:
             leads.TranscriptLine(line.speaker, line.text, line.at)
             for line in conversation.transcript(tracker)
         ]
+        self.visit = conversation.visit(tracker)
+        self.source = lead_source(self.conversation.channel, self.visit)
+
+    def note(self, session: Session) -> None:
+        """Keeps where the visitor came from on the conversation and its lead."""
+        leads.note_visit(
+            session,
+            self.conversation.sender_id,
+            page_url=self.visit.page_url if self.visit else None,
+            referrer=self.visit.referrer if self.visit else None,
+            utm=self.visit.utm if self.visit else None,
+            source=self.source,
+        )
 
 
 def _normalised(value: Mapping[str, Any]) -> dict[str, Any]:
@@ -74,11 +88,14 @@ def save_progress(tracker: Tracker, slots: Mapping[str, Any]) -> None:
     visit = _Visit(tracker, slots)
     if not visit.answers:
         return
-    saved = _queue(
-        lambda session: leads.save_answers(
+
+    def work(session: Session) -> None:
+        leads.save_answers(
             session, visit.conversation, visit.fields, visit.answers, visit.transcript
         )
-    )
+        visit.note(session)
+
+    saved = _queue(work)
     sender_id, count = tracker.sender_id, len(visit.answers)
 
     def report(write: Future[Any]) -> None:
@@ -96,18 +113,27 @@ def save_progress(tracker: Tracker, slots: Mapping[str, Any]) -> None:
     saved.add_done_callback(report)
 
 
+async def answers_on_file(
+    *, sender_id: str | None = None, email: str | None = None
+) -> leads.AnswersOnFile | None:
+    """What the store knows of this conversation's lead, or else of this email's, read after
+    every write queued before (see `crm_bridge.leads.answers_on_file`)."""
+    return await _run(
+        lambda session: leads.answers_on_file(session, sender_id=sender_id, email=email)
+    )
+
+
 def wait_for_writes(timeout: float | None = None) -> None:
     """Blocks until every write queued before this call has finished: they run in order."""
     _WRITER.submit(lambda: None).result(timeout)
 
 
-async def submit(
+def _final_save(
     tracker: Tracker,
     slots: Mapping[str, Any],
     qualification: Qualification,
     handoff_reason: str | None,
-) -> None:
-    """Saves answers, score and history (and a handoff when asked) in one transaction."""
+) -> spool.FinalSave:
     visit = _Visit(tracker, slots)
     scoring = leads.Scoring(
         score=qualification.score,
@@ -119,22 +145,29 @@ async def submit(
         stage=qualification.stage,
         rules_version=qualification.rules_version,
     )
+    return spool.FinalSave(
+        visit.conversation,
+        visit.fields,
+        tuple(visit.answers),
+        tuple(visit.transcript),
+        scoring,
+        handoff_reason,
+    )
 
-    def work(session: Session) -> None:
-        leads.record_qualification(
-            session, visit.conversation, visit.fields, visit.answers, visit.transcript, scoring
-        )
-        if handoff_reason:
-            leads.request_handoff(
-                session,
-                visit.conversation,
-                handoff_reason,
-                visit.fields,
-                visit.answers,
-                visit.transcript,
-            )
 
-    await _run(work)
+async def submit(
+    tracker: Tracker,
+    slots: Mapping[str, Any],
+    qualification: Qualification,
+    handoff_reason: str | None,
+) -> None:
+    """Saves answers, score and history (and a handoff when asked) in one transaction.
+
+    Raises:
+        SQLAlchemyError: When the store refused the save after its retries.
+    """
+    save = _final_save(tracker, slots, qualification, handoff_reason)
+    await _run(lambda session: spool.write(session, save))
     log.info(
         "qualification saved sender_id=%s temperature=%s handoff=%s",
         tracker.sender_id,
@@ -143,11 +176,29 @@ async def submit(
     )
 
 
+async def keep(
+    tracker: Tracker,
+    slots: Mapping[str, Any],
+    qualification: Qualification,
+    handoff_reason: str | None,
+) -> None:
+    """Keeps the final save on disk, for the action server's retry to write once the store
+    takes writes again (see `crm_bridge.spool`).
+
+    Raises:
+        OSError: When it could not be kept either.
+    """
+    save = _final_save(tracker, slots, qualification, handoff_reason)
+    await asyncio.to_thread(spool.keep, save, spool.spool_folder())
+    log.warning("qualification kept for later sender_id=%s", tracker.sender_id)
+
+
 async def hand_off(tracker: Tracker, slots: Mapping[str, Any]) -> None:
     """Saves what the visitor said and opens a handoff to a sales rep."""
     visit = _Visit(tracker, slots)
-    await _run(
-        lambda session: leads.request_handoff(
+
+    def work(session: Session) -> None:
+        leads.request_handoff(
             session,
             visit.conversation,
             "visitor_request",
@@ -155,5 +206,7 @@ async def hand_off(tracker: Tracker, slots: Mapping[str, Any]) -> None:
             visit.answers,
             visit.transcript,
         )
-    )
+        visit.note(session)
+
+    await _run(work)
     log.info("handoff requested sender_id=%s", tracker.sender_id)

@@ -20,7 +20,11 @@ log = logging.getLogger(__name__)
 
 
 class ActionSubmitQualification(Action):
-    """Scores the answers, saves everything in one transaction and says what happens next."""
+    """Scores the answers, saves everything in one transaction and says what happens next.
+
+    When the store refuses the save, it is kept on disk (`crm_bridge.spool`) and the visitor
+    is told so; the action server writes it once the store is back.
+    """
 
     def name(self) -> str:
         return "action_submit_qualification"
@@ -41,8 +45,20 @@ class ActionSubmitQualification(Action):
                 tracker.sender_id,
                 type(error).__name__,
             )
-            dispatcher.utter_message(response="utter_save_failed")
-            return []
+            try:
+                # Written by the action server's retry once the store is back: never asked
+                # again of the visitor, and never announced twice.
+                await lead_store.keep(tracker, tracker.slots, qualification, handoff_reason)
+            except OSError as kept_error:
+                log.error(
+                    "keeping the qualification failed sender_id=%s error=%s",
+                    tracker.sender_id,
+                    type(kept_error).__name__,
+                )
+                dispatcher.utter_message(response="utter_save_failed")
+                return []
+            dispatcher.utter_message(response="utter_save_pending")
+            return [SlotSet("qualification_done", True)]
         dispatcher.utter_message(
             response=_next_steps(tracker.slots, qualification.temperature, wants_person),
             person_greeting=_greeting(fields),

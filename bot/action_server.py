@@ -13,6 +13,8 @@ by every user of the machine); without it the server does not start.
   ``action_name``, which Rasa needs. Failures are logged with their kind and place, never their
   message, which can quote a visitor.
 - No browser may call it (no CORS origin is allowed).
+- Every few seconds (``LEADBOT_SPOOL_RETRY_S``, 5 by default) it writes the final saves the
+  store refused and the actions kept on disk (`crm_bridge.spool`), once the store takes them.
 
 The actions package is loaded by name: `bot` never imports `actions`.
 """
@@ -20,6 +22,7 @@ The actions package is loaded by name: `bot` never imports `actions`.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hmac
 import json
 import logging
@@ -28,6 +31,7 @@ import re
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Final
 
 from rasa_sdk import utils
@@ -36,6 +40,11 @@ from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sqlalchemy.orm import Session, sessionmaker
+
+from crm_bridge import spool
+from crm_bridge.settings import database_url
+from crm_bridge.store import make_engine, make_session_factory
 
 logger = logging.getLogger("bot.action_server")
 
@@ -45,6 +54,8 @@ DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 5055
 OPEN_PATHS: Final = frozenset({"/health"})
 TOKEN_PARAMETER: Final = "token"
+SPOOL_RETRY_VARIABLE: Final = "LEADBOT_SPOOL_RETRY_S"
+DEFAULT_SPOOL_RETRY_S: Final = 5.0
 GENERIC_ERRORS: Final = {
     400: "The action server could not run this call.",
     401: "This call needs the action server's secret.",
@@ -56,8 +67,13 @@ GENERIC_FAILURE: Final = "The action server failed to run this call."
 _ACTION_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 
 
-def create(secret: str, actions_package: str = ACTIONS_PACKAGE) -> Sanic:
-    """rasa_sdk's Sanic app for `actions_package`, guarded by `secret`.
+def create(
+    secret: str,
+    actions_package: str = ACTIONS_PACKAGE,
+    spool_retry_s: float = DEFAULT_SPOOL_RETRY_S,
+) -> Sanic:
+    """rasa_sdk's Sanic app for `actions_package`, guarded by `secret`, writing kept final
+    saves every `spool_retry_s` seconds while it runs.
 
     Raises:
         ValueError: When the secret is empty.
@@ -66,6 +82,10 @@ def create(secret: str, actions_package: str = ACTIONS_PACKAGE) -> Sanic:
         raise ValueError(f"{SECRET_VARIABLE} is empty")
     expected = secret.encode("utf-8")
     app = create_app(actions_package, cors_origins=None)
+
+    @app.after_server_start
+    async def start_writing_kept_saves(app: Sanic, _: Any) -> None:
+        app.add_task(write_kept_saves(spool.spool_folder(), spool_retry_s))
 
     @app.on_request
     async def require_secret(request: Request) -> HTTPResponse | None:
@@ -98,6 +118,21 @@ def create(secret: str, actions_package: str = ACTIONS_PACKAGE) -> Sanic:
         return response.json(_generic_error(reply), status=reply.status)
 
     return app
+
+
+async def write_kept_saves(folder: Path, interval_s: float) -> None:
+    """Forever: writes the final saves kept in `folder` (`crm_bridge.spool`) to the store,
+    then waits `interval_s` seconds; the store is opened only once something is kept."""
+    sessions: sessionmaker[Session] | None = None
+    while True:
+        if spool.kept(folder):
+            sessions = sessions or make_session_factory(make_engine(database_url()))
+            try:
+                await asyncio.to_thread(spool.write_kept, folder, sessions)
+            except Exception as error:
+                # Kept saves stay on disk; the next round tries again.
+                logger.error("action_server.spool.failure kind=%s", type(error).__name__)
+        await asyncio.sleep(interval_s)
 
 
 def _presented_secret(request: Request) -> bytes | None:
@@ -144,7 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     utils.configure_colored_logging(args.log_level)
     utils.update_sanic_log_level()
-    app = create(secret, args.actions)
+    app = create(
+        secret,
+        args.actions,
+        float(os.environ.get(SPOOL_RETRY_VARIABLE) or DEFAULT_SPOOL_RETRY_S),
+    )
     logger.info("action_server.listening host=%s port=%d", args.host, args.port)
     # No access log: a URL may carry the secret as ?token=.
     app.run(args.host, args.port, workers=1, access_log=False, motd=False)

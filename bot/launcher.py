@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,12 +16,18 @@ from urllib.parse import urlsplit
 import requests
 import yaml
 
+from bot.rasa_stores import sql_tracker_store
 from bot.settings import PROJECT_ROOT, Settings
 from crm_bridge import accounts
 from crm_bridge.migrate import upgrade
 from crm_bridge.store import make_engine, make_session_factory
 
 STARTUP_TIMEOUT_S = 300.0
+# A server that stopped is started again after 1 s, 2 s, 4 s ... at most a minute apart; the
+# wait starts over once it ran this long.
+FIRST_BACKOFF_S = 1.0
+MAX_BACKOFF_S = 60.0
+STEADY_AFTER_S = 120.0
 # Our Slack channel, by the dotted path the Rasa server imports it from (webhooks/slack/webhook).
 SLACK_CHANNEL = "bot.channels.slack.SlackVisitorInput"
 
@@ -64,6 +71,53 @@ def _wait_until_up(url: str, processes: list[subprocess.Popen[bytes]]) -> None:
     raise RuntimeError(f"{url} did not answer within {STARTUP_TIMEOUT_S:.0f} s")
 
 
+@dataclass(frozen=True)
+class ProcessSpec:
+    """One process that `leadbot run` starts and keeps running."""
+
+    name: str  # what messages call it, and its log file's name (<name>.log)
+    command: list[str]
+    environment: dict[str, str]
+    # Answers once the process is up; None when it is up as soon as it started.
+    health_url: str | None
+
+
+def process_specs(settings: Settings, model: Path, *, web: bool = True) -> list[ProcessSpec]:
+    """The processes of the bot, in the order they start: the action server, the Rasa server,
+    then the web process (unless `web` is false)."""
+    actions_cmd, rasa_cmd = server_commands(settings, model)
+    specs = [
+        ProcessSpec(
+            "actions",
+            actions_cmd,
+            action_environment(settings),
+            f"http://127.0.0.1:{settings.action_port}/health",
+        ),
+        ProcessSpec(
+            "rasa",
+            rasa_cmd,
+            rasa_environment(settings),
+            f"http://127.0.0.1:{settings.rasa_port}/",
+        ),
+    ]
+    if web:
+        specs.append(
+            ProcessSpec(
+                "web",
+                web_command(settings),
+                web_environment(settings),
+                f"http://127.0.0.1:{settings.web_port}/health",
+            )
+        )
+    from bot.crm_sync import config as crm_sync  # the sync worker's switches
+
+    # Only when a CRM is configured: with none, lead changes simply wait in the outbox.
+    if crm_sync.wanted():
+        sync_cmd = [str(settings.python_executable), "-m", "bot.crm_sync"]
+        specs.append(ProcessSpec("crm-sync", sync_cmd, server_environment(settings), None))
+    return specs
+
+
 def start(
     settings: Settings, model: Path, log_dir: Path | None = None, *, web: bool = True
 ) -> list[subprocess.Popen[bytes]]:
@@ -73,39 +127,27 @@ def start(
     Output goes to the terminal, or to actions.log, rasa.log and web.log in `log_dir`. On
     failure the servers already started are stopped and RuntimeError says why.
     """
-    actions_cmd, rasa_cmd = server_commands(settings, model)
-    servers = [
-        (
-            actions_cmd,
-            action_environment(settings),
-            "actions",
-            f"http://127.0.0.1:{settings.action_port}/health",
-        ),
-        (
-            rasa_cmd,
-            rasa_environment(settings),
-            "rasa",
-            f"http://127.0.0.1:{settings.rasa_port}/",
-        ),
-    ]
-    if web:
-        servers.append(
-            (
-                web_command(settings),
-                web_environment(settings),
-                "web",
-                f"http://127.0.0.1:{settings.web_port}/health",
-            )
-        )
+    return start_specs(process_specs(settings, model, web=web), log_dir)
+
+
+def start_specs(
+    specs: list[ProcessSpec], log_dir: Path | None = None
+) -> list[subprocess.Popen[bytes]]:
+    """Starts each process once the one before answers, in order; see `start`."""
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        for command, env, name, health in servers:
-            processes.append(_start(command, env, log_dir / f"{name}.log" if log_dir else None))
-            _wait_until_up(health, processes)
+        for spec in specs:
+            processes.append(_start_spec(spec, log_dir))
+            if spec.health_url:
+                _wait_until_up(spec.health_url, processes)
     except BaseException:
         stop(processes)
         raise
     return processes
+
+
+def _start_spec(spec: ProcessSpec, log_dir: Path | None) -> subprocess.Popen[bytes]:
+    return _start(spec.command, spec.environment, log_dir / f"{spec.name}.log" if log_dir else None)
 
 
 def server_commands(settings: Settings, model: Path) -> tuple[list[str], list[str]]:
@@ -170,6 +212,8 @@ def _endpoints_file(settings: Settings) -> Path:
     if settings.redis_url:
         endpoints["lock_store"] = _redis_store(settings.redis_url)
         endpoints["tracker_store"] = _redis_store(settings.redis_url)
+    if settings.tracker_store_url:
+        endpoints["tracker_store"] = sql_tracker_store(settings.tracker_store_url)
     _write_private(path, yaml.safe_dump(endpoints, sort_keys=False))
     return path
 
@@ -236,8 +280,13 @@ def server_environment(settings: Settings) -> dict[str, str]:
 
 
 def action_environment(settings: Settings) -> dict[str, str]:
-    """The action server's environment: the servers' one, plus the secret it checks."""
-    return {**server_environment(settings), "LEADBOT_ACTION_SECRET": settings.action_secret}
+    """The action server's environment: the servers' one, plus the secret it checks and where
+    it keeps final saves the store refused."""
+    return {
+        **server_environment(settings),
+        "LEADBOT_ACTION_SECRET": settings.action_secret,
+        "LEADBOT_SPOOL_DIR": os.environ.get("LEADBOT_SPOOL_DIR") or str(settings.var_dir / "spool"),
+    }
 
 
 def web_command(settings: Settings) -> list[str]:
@@ -291,7 +340,8 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
 
 
 def run(settings: Settings, model: Path) -> int:
-    """Migrates the store, starts the servers, and keeps them up until Ctrl-C or a failure."""
+    """Migrates the store, starts the servers, and keeps them up until Ctrl-C or SIGTERM: a
+    server that stops is started again after a backoff while the others keep running."""
     upgrade(settings.database_url)
     stopping = False
 
@@ -301,25 +351,70 @@ def run(settings: Settings, model: Path) -> int:
 
     signal.signal(signal.SIGINT, stop_on_signal)
     signal.signal(signal.SIGTERM, stop_on_signal)
+    specs = process_specs(settings, model)
     try:
-        processes = start(settings, model)
+        processes = start_specs(specs)
     except RuntimeError as error:
         print(f"leadbot: {error}", file=sys.stderr)
         return 1
+    supervisor = Supervisor(list(zip(specs, processes, strict=True)))
     try:
         _print_ready(settings)
         if not _has_admin(settings.database_url):
             print(FIRST_ADMIN_HINT, flush=True)
         while not stopping:
-            if any(p.poll() is not None for p in processes):
-                print(
-                    "leadbot: a server stopped unexpectedly; stopping the others", file=sys.stderr
-                )
-                return 1
+            supervisor.check()
             time.sleep(0.5)
         return 0
     finally:
-        stop(processes)
+        stop(supervisor.processes)
+
+
+class Supervisor:
+    """Keeps processes running: one that stopped is started again after 1 s, then 2, 4, ...
+    up to `MAX_BACKOFF_S` when it keeps stopping, the wait starting over once it ran for
+    `STEADY_AFTER_S`. The others are left alone. Output goes to the terminal."""
+
+    def __init__(self, running: list[tuple[ProcessSpec, subprocess.Popen[bytes]]]) -> None:
+        self._running = [_Supervised(spec, process, time.monotonic()) for spec, process in running]
+
+    @property
+    def processes(self) -> list[subprocess.Popen[bytes]]:
+        """The current process of each spec (a stopped one until it is started again)."""
+        return [supervised.process for supervised in self._running]
+
+    def check(self) -> None:
+        """Notices processes that stopped, and starts again those whose wait is over."""
+        now = time.monotonic()
+        for supervised in self._running:
+            if supervised.restart_at is None:
+                code = supervised.process.poll()
+                if code is None:
+                    continue
+                if now - supervised.started_at >= STEADY_AFTER_S:
+                    supervised.failures = 0
+                wait = min(MAX_BACKOFF_S, FIRST_BACKOFF_S * 2**supervised.failures)
+                supervised.failures += 1
+                supervised.restart_at = now + wait
+                print(
+                    f"leadbot: the {supervised.spec.name} server stopped (exit code {code}); "
+                    f"starting it again in {wait:.0f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            elif now >= supervised.restart_at:
+                supervised.process = _start_spec(supervised.spec, None)
+                supervised.started_at, supervised.restart_at = now, None
+                print(f"leadbot: the {supervised.spec.name} server is starting", flush=True)
+
+
+@dataclass
+class _Supervised:
+    spec: ProcessSpec
+    process: subprocess.Popen[bytes]
+    started_at: float
+    failures: int = 0
+    restart_at: float | None = None
 
 
 FIRST_ADMIN_HINT = (

@@ -18,8 +18,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
+from crm_bridge import transcripts
 from crm_bridge.timestamps import UTCDateTime, utc_now
 
 STAGES: Final = ("lead", "prospect", "potential_customer", "customer", "disqualified")
@@ -135,6 +136,11 @@ class Conversation(Base):
         back_populates="conversation", order_by="LeadAnswer.id", cascade="all, delete-orphan"
     )
 
+    @validates("transcript")
+    def _bounded(self, _: str, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # Whoever writes it (the bot's turns, the review app), the store keeps it bounded.
+        return transcripts.bounded(lines)
+
 
 class LeadAnswer(Base):
     """The latest answer a conversation gave for one slot: raw words and normalised value."""
@@ -244,18 +250,25 @@ class LeadNote(Base):
 
 
 class OutboxMessage(Base):
-    """A message to deliver outside the store (a Slack alert), written in the same transaction
-    as what it announces and delivered later by a worker, at most once per handoff."""
+    """A message to deliver outside the store, written in the same transaction as what it
+    announces and delivered later by a worker: a Slack alert (one per handoff), or a lead's
+    latest state for one CRM (one per lead and destination, re-armed by every change)."""
 
     __tablename__ = "outbox"
     __table_args__ = (
         CheckConstraint(_one_of("status", OUTBOX_STATUSES), name="status"),
         UniqueConstraint("kind", "handoff_id"),
+        UniqueConstraint("kind", "lead_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"))
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("leads.id", ondelete="CASCADE"), index=True
+    )
+    # Bumped by every change it announces; a delivery counts only for the revision it sent.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Final
 
@@ -23,6 +24,8 @@ def make_engine(url: str) -> Engine:
     timeout, and every transaction takes the write lock up front (``BEGIN IMMEDIATE``) so
     concurrent writers from several threads or processes queue instead of failing.
     ``postgresql://`` URLs use psycopg 3. Every pooled connection is pinged before use.
+    Any text is storable: a lone UTF-16 surrogate (half an emoji) in a value or a JSON
+    document is written as U+FFFD instead of failing the whole unit of work.
 
     Args:
         url: a SQLAlchemy URL, e.g. ``sqlite:///var/leadbot.db`` or
@@ -33,10 +36,14 @@ def make_engine(url: str) -> Engine:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed)
+        return _storable_text(_sqlite_engine(parsed))
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+    return _storable_text(
+        create_engine(
+            parsed, pool_pre_ping=True, hide_parameters=True, json_serializer=_storable_json
+        )
+    )
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -52,6 +59,43 @@ def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
     )
 
 
+def _storable(text: str) -> str:
+    # The last line of defence: the channels clean what visitors send the same way.
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def _storable_json(value: Any) -> str:
+    # Not ASCII-escaped: an escaped lone surrogate would pass here and fail in PostgreSQL.
+    return _storable(json.dumps(value, ensure_ascii=False))
+
+
+def _storable_parameters(parameters: Any) -> Any:
+    if isinstance(parameters, str):
+        return _storable(parameters)
+    if isinstance(parameters, dict):
+        return {key: _storable_parameters(value) for key, value in parameters.items()}
+    if isinstance(parameters, (list, tuple)):
+        return type(parameters)(_storable_parameters(value) for value in parameters)
+    return parameters
+
+
+def _storable_text(engine: Engine) -> Engine:
+    """The engine, writing every text parameter of every statement as `_storable` text."""
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _clean(
+        connection: Connection,
+        cursor: Any,
+        statement: str,
+        parameters: Any,
+        context: Any,
+        executemany: bool,
+    ) -> tuple[str, Any]:
+        return statement, _storable_parameters(parameters)
+
+    return engine
+
+
 def _sqlite_engine(url: URL) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
@@ -61,6 +105,7 @@ def _sqlite_engine(url: URL) -> Engine:
         pool_pre_ping=True,
         hide_parameters=True,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        json_serializer=_storable_json,
     )
 
     @event.listens_for(engine, "connect")

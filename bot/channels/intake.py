@@ -11,6 +11,9 @@ Rasa server's agent): the channels of the Rasa server use it, and tests can too.
   loses its slashes and the part Rasa would read as entities or a confidence
   (`visitor_text`), so no intent and no entity is the visitor's choice.
 - `conversation_history` turns tracker events into the messages a reloaded page shows again.
+- When an action of the turn failed (the action server is down or restarting), Rasa logs it
+  and goes on without a word; `watching_actions` notices it, and the channel then answers
+  `ACTION_FAILED_REPLY` instead of silence. What the visitor said before is kept in the tracker.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Final
 
 logger = logging.getLogger(__name__)
@@ -36,6 +42,13 @@ _RASA_INTENT_SYNTAX: Final = re.compile(
     r"^(?P<intent>[^{@]+)(?P<confidence>@[0-9.]+)?(?P<entities>\{.+\})?(?P<rest>.*)$", re.DOTALL
 )
 HISTORY_LIMIT: Final = 200
+ACTION_FAILED_REPLY: Final = (
+    "Sorry, one moment please: I couldn't take that in just now. "
+    "Could you send it again in a few seconds?"
+)
+# What Rasa 3.6's processor logs (rasa.core.processor) when an action raised, before it goes on.
+_RASA_PROCESSOR_LOGGER: Final = "rasa.core.processor"
+_RASA_ACTION_FAILED: Final = "Encountered an exception while running action"
 
 
 def max_message_chars(configured: Any = None) -> int:
@@ -119,10 +132,65 @@ def reps_words_before_this_message(events: Sequence[Mapping[str, Any]]) -> list[
     ]
 
 
+@dataclass
+class Turn:
+    """What `watching_actions` noticed while a turn ran."""
+
+    failed_actions: int = 0
+
+
+_CURRENT_TURN: ContextVar[Turn | None] = ContextVar("leadbot_current_turn", default=None)
+
+
+class _FailedActionWatch(logging.Filter):
+    """Counts, on the turn running in the current context, the actions Rasa reports failed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        turn = _CURRENT_TURN.get()
+        if turn is not None and str(record.msg).startswith(_RASA_ACTION_FAILED):
+            turn.failed_actions += 1
+        return True
+
+
+_WATCH: Final = _FailedActionWatch()
+
+
+@contextmanager
+def watching_actions() -> Iterator[Turn]:
+    """Notices the actions that fail while the turn run in this context (the same asyncio task)
+    is handled: Rasa logs them and answers nothing."""
+    processor_log = logging.getLogger(_RASA_PROCESSOR_LOGGER)
+    if _WATCH not in processor_log.filters:
+        processor_log.addFilter(_WATCH)
+    turn = Turn()
+    token = _CURRENT_TURN.set(turn)
+    try:
+        yield turn
+    finally:
+        _CURRENT_TURN.reset(token)
+
+
 def storable(text: str) -> str:
     """The text with every lone UTF-16 surrogate (half an emoji from a broken client) replaced
-    by U+FFFD, so that whatever a channel accepts can be stored and sent on."""
-    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    by one U+FFFD and every pair of halves joined into its character, so that whatever a
+    channel accepts can be stored and sent on."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def storable_metadata(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The message's metadata (page, referrer, UTM values) with every text made `storable`,
+    keys and nested values included: it is kept in the tracker with the message."""
+    return _storable_value(metadata) if metadata is not None else None
+
+
+def _storable_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {_storable_value(key): _storable_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable_value(item) for item in value]
+    return value
 
 
 def looks_like_intent(text: str) -> bool:

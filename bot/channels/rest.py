@@ -18,6 +18,8 @@ What differs from Rasa 3.6.21's channel:
 - A typed message is text: see `bot.channels.intake.visitor_text`.
 - The conversation's channel is always ``rest``: the body's ``input_channel`` is ignored.
 - A failed turn is logged with its sender id only, never with the visitor's words.
+- A turn in which an action failed (the action server is down or restarting) is answered
+  with `bot.channels.intake.ACTION_FAILED_REPLY` too, never with silence.
 - A REST caller only hears the answers to its own requests, so what a sales rep wrote to the
   visitor since their previous message comes first in the answer to the next one, marked
   ``"rep": true``.
@@ -114,15 +116,23 @@ class RestChannel(RestInput):
                 )
             collector = CollectingOutputChannel()
             try:
-                await on_new_message(
-                    UserMessage(
-                        text,
-                        collector,
-                        message.sender_id,
-                        input_channel=self.name(),
-                        metadata=message.metadata,
+                with intake.watching_actions() as turn:
+                    await on_new_message(
+                        UserMessage(
+                            text,
+                            collector,
+                            message.sender_id,
+                            input_channel=self.name(),
+                            metadata=message.metadata,
+                        )
                     )
-                )
+                if turn.failed_actions:
+                    logger.warning(
+                        "rest.message.action_failed sender_id=%s actions=%d",
+                        message.sender_id,
+                        turn.failed_actions,
+                    )
+                    await collector.send_text_message(message.sender_id, intake.ACTION_FAILED_REPLY)
             except CancelledError:
                 logger.error("rest.message.timeout sender_id=%s", message.sender_id)
             except Exception:
@@ -191,7 +201,7 @@ def _text(message: Any) -> str:
 def _metadata(metadata: Any) -> dict[str, Any] | None:
     if metadata is not None and not isinstance(metadata, dict):
         raise BadRequest('"metadata", when given, must be a JSON object.')
-    return metadata
+    return intake.storable_metadata(metadata)
 
 
 def _error(status: int, message: str) -> HTTPResponse:

@@ -19,6 +19,8 @@ The Rasa server loads this module from `.venv-rasa` (credentials key
   never fails the turn, so the tracker keeps the visitor's message and the bot's answer.
 - Messages acknowledged but not yet handled, and replies not yet posted, are lost when the
   server stops (Slack does not send an acknowledged event again).
+- A turn in which an action failed (the action server is down or restarting) is answered
+  with `bot.channels.intake.ACTION_FAILED_REPLY` too, never with silence.
 
 Conversation (sender) ids: ``slack_<user>`` for direct messages, one conversation per Slack user;
 ``slack_<user>_<channel>`` for mentions in a channel, one per user and channel, answered in a
@@ -543,7 +545,17 @@ class SlackVisitorInput(SlackInput):
         on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage
     ) -> None:
         try:
-            await on_new_message(message)
+            with intake.watching_actions() as turn:
+                await on_new_message(message)
+            if turn.failed_actions:
+                logger.warning(
+                    "slack.message.action_failed sender_id=%s actions=%d",
+                    message.sender_id,
+                    turn.failed_actions,
+                )
+                await message.output_channel.send_text_message(
+                    message.sender_id, intake.ACTION_FAILED_REPLY
+                )
         except Exception as error:  # a background turn has nobody else to tell
             logger.error(
                 "slack.turn.failed sender_id=%s error=%s",

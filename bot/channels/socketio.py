@@ -20,6 +20,8 @@ Rasa's channel (rasa-webchat) work unchanged. What differs from Rasa 3.6.21's ch
 - A message longer than ``max_message_chars`` (credentials) or ``LEADBOT_MAX_MESSAGE_CHARS``
   (2000 by default) is answered with a polite refusal and never reaches NLU.
 - A typed message is text: see `bot.channels.intake.visitor_text`.
+- A turn in which an action failed (the action server is down or restarting) is answered
+  with `bot.channels.intake.ACTION_FAILED_REPLY` too, never with silence.
 
 Events (the names of ``user_message_evt`` and ``bot_message_evt`` are configurable; the
 defaults are shown):
@@ -209,15 +211,24 @@ class WebsiteChannel(SocketIOInput):
             if intake.looks_like_intent(text):
                 offered = intake.offered_payloads(await self._events(sender_id))
                 text = intake.visitor_text(text, offered)
-            await on_new_message(
-                UserMessage(
-                    text,
-                    SocketIOOutput(sio, self.bot_message_evt),
-                    sender_id,
-                    input_channel=self.name(),
-                    metadata=_metadata(data.get(self.metadata_key)),
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            with intake.watching_actions() as turn:
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        output,
+                        sender_id,
+                        input_channel=self.name(),
+                        metadata=_metadata(data.get(self.metadata_key)),
+                    )
                 )
-            )
+            if turn.failed_actions:
+                logger.warning(
+                    "socketio.message.action_failed sender_id=%s actions=%d",
+                    sender_id,
+                    turn.failed_actions,
+                )
+                await output.send_text_message(sender_id, intake.ACTION_FAILED_REPLY)
 
         return blueprint
 
@@ -298,4 +309,4 @@ def _metadata(raw: Any) -> dict[str, Any] | None:
             raw = json.loads(raw)
         except ValueError:
             return None
-    return raw if isinstance(raw, dict) else None
+    return intake.storable_metadata(raw) if isinstance(raw, dict) else None

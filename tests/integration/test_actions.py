@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import lead_store
 from actions.qualification_form import ValidateQualificationForm
 from actions.submission import ActionRequestHandoff, ActionSubmitQualification
-from crm_bridge import leads
+from crm_bridge import leads, spool
 from crm_bridge.migrate import upgrade
 from crm_bridge.store import make_engine, make_session_factory
 
@@ -376,9 +376,34 @@ def test_a_company_given_with_the_name_is_kept(store: Any) -> None:
     assert slots["company"]["company"] == "Northwind Labs"
 
 
-def test_a_failed_write_is_retried_then_reported_never_called_saved(
-    monkeypatch: pytest.MonkeyPatch,
+def test_a_refused_final_save_is_kept_on_disk_and_written_once_the_store_is_back(
+    store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("LEADBOT_SPOOL_DIR", str(tmp_path / "spool"))
+    monkeypatch.setenv("LEADBOT_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    tracker = _tracker("Northwind Labs", requested=None, slots=HOT_ANSWERS, extracted={})
+    events, said = _submit(tracker)
+    assert said == ["utter_save_pending"]
+    assert SlotSet("qualification_done", True) in events
+    assert len(spool.kept(tmp_path / "spool")) == 1
+    assert _lead(store) is None
+
+    assert spool.write_kept(tmp_path / "spool", store) == 1
+    assert spool.kept(tmp_path / "spool") == []
+    lead = _lead(store)
+    assert lead is not None
+    assert (lead["email"], lead["temperature"], lead["handoff"]) == (
+        "dana@northwind-labs.com",
+        "hot",
+        "pending",
+    )
+
+
+def test_a_final_save_neither_stored_nor_kept_is_reported_never_called_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("LEADBOT_SPOOL_DIR", str(tmp_path / "not-a-folder"))
     monkeypatch.setenv("LEADBOT_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     tracker = _tracker("Northwind Labs", requested=None, slots=HOT_ANSWERS, extracted={})
     events, said = _submit(tracker)

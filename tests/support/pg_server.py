@@ -36,6 +36,9 @@ class PostgresServer:
     """A running throwaway PostgreSQL server that trusts local connections."""
 
     port: int
+    # Its data folder and server options, for `stop` and `start` (fault tests).
+    data: Path | None = None
+    options: str = ""
 
     def url(self, database: str) -> str:
         """The SQLAlchemy URL of one database on this server."""
@@ -49,6 +52,24 @@ class PostgresServer:
             user="postgres",
             dbname=database,
             autocommit=autocommit,
+        )
+
+    def stop(self) -> None:
+        """Stops the server (fast shutdown: open connections are closed), keeping its data."""
+        assert self.data is not None
+        _run(
+            [str(POSTGRES_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
+            self.data.parent / "server.log",
+        )
+
+    def start(self) -> None:
+        """Starts the server again on the same port, with the same data."""
+        assert self.data is not None
+        log = self.data.parent / "server.log"
+        _run(
+            [str(POSTGRES_BIN / "pg_ctl"), "-D", str(self.data), "-o", self.options]
+            + ["-l", str(log), "-w", "start"],
+            log,
         )
 
     def create_database(self, name: str) -> str:
@@ -90,7 +111,7 @@ def running(durable: bool = False) -> Iterator[PostgresServer]:
             log,
         )
         _run([pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "start"], log)
-        yield PostgresServer(port)
+        yield PostgresServer(port, data, options)
     finally:
         if (data / "postmaster.pid").exists():
             _run([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], log)
