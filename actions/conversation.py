@@ -1,12 +1,17 @@
-"""What the action server reads from a conversation's tracker: intent, channel, transcript."""
+"""What the action server reads from a tracker: intent, channel, transcript, visit."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Final
 
 from rasa_sdk import Tracker
+
+from qualifying.lead_source import Visit, visit_from_metadata
+
+# Rasa's mark on a message it made itself (a reminder's intent), which nobody typed.
+IS_EXTERNAL: Final = "is_external"
 
 
 @dataclass(frozen=True)
@@ -34,10 +39,25 @@ def transcript(tracker: Tracker) -> list[Utterance]:
     lines = []
     for event in tracker.events:
         speaker = {"user": "visitor", "bot": "bot"}.get(event.get("event", ""))
-        if speaker and event.get("text"):
+        if speaker and event.get("text") and not is_external(event):
             at = datetime.fromtimestamp(float(event.get("timestamp") or 0), tz=timezone.utc)
             lines.append(Utterance(speaker, str(event["text"]), at))
     return lines
+
+
+def is_external(event: dict[str, Any]) -> bool:
+    """True for a user event that Rasa made itself (a reminder firing), not the visitor."""
+    return bool((event.get("metadata") or {}).get(IS_EXTERNAL))
+
+
+def visit(tracker: Tracker) -> Visit | None:
+    """The page, referrer and UTM values the conversation's first described visit carried."""
+    for event in tracker.events:
+        if event.get("event") == "user":
+            described = visit_from_metadata(event.get("metadata"))
+            if described is not None:
+                return described
+    return None
 
 
 def value_before_latest_message(tracker: Tracker, slot: str) -> Any:

@@ -10,10 +10,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import conversation, lead_store
+from actions import conversation, lead_store, nudge, returning
 from actions.settings import current_rules
 from qualifying import answers
-from qualifying.declines import Declined
+from qualifying.declines import Declined, is_decline, is_refusal
 from qualifying.need import OTHER as OTHER_NEED
 from qualifying.rules import Rules
 from qualifying.text import is_question
@@ -44,6 +44,9 @@ ASIDE_INTENTS: Final = frozenset({"greet", "thank", "goodbye", "out_of_scope", "
 OFF_PATH_INTENTS: Final = ASKING_INTENTS | ASIDE_INTENTS
 # Openings and closings, which a name, company or consent parser may read as an answer.
 SMALL_TALK_INTENTS: Final = frozenset({"greet", "goodbye"})
+# Names look like nothing the model learnt ("Maggie Doyle" may read as a goodbye at 0.5): only a
+# sure greeting or goodbye overrides a name, company or consent the parser read.
+SMALL_TALK_CONFIDENCE: Final = 0.8
 # Intents that say "I won't or can't answer this" in words no parser knows ("nope", "next").
 DECLINING_INTENTS: Final = frozenset({"decline", "deny", "just_looking"})
 # Off-path intents whose answer is not named `utter_answer_<intent>`.
@@ -79,9 +82,14 @@ class ValidateQualificationForm(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if nudge.is_nudge(tracker):
+            return nudge.nudge(dispatcher, tracker)  # the visitor said nothing: nothing to read
         events = await super().run(dispatcher, tracker, domain)
+        events += await returning.recognise_email(dispatcher, tracker, events)
         lead_store.save_progress(tracker, tracker.slots)
-        return events
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        still_asking = any(tracker.get_slot(slot) is None for slot in required)
+        return events + nudge.schedule(tracker, still_asking)
 
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -154,15 +162,20 @@ class ValidateQualificationForm(FormValidationAction):
         intent, confidence = conversation.latest_intent(tracker)
         trusted = intent if confidence >= OFF_PATH_CONFIDENCE else None
         question = is_question(said)
-        vague = _vague(slot, understood, trusted)
+        sure = trusted if confidence >= SMALL_TALK_CONFIDENCE else None
+        vague = _vague(slot, understood, trusted if trusted not in SMALL_TALK_INTENTS else sure)
         # Off the path: asked as a question, or nothing (or only a vague need) was understood.
         off_path = trusted in OFF_PATH_INTENTS and (question or understood is None or vague)
+        if off_path and _said_again(tracker):
+            # The same words again after the bot answered them off the path: the visitor means
+            # them as the answer, and answering them off the path again would never end.
+            off_path = False
 
         # Asking for a person always wins over a need, which reads into any words ("talk to sales").
         wants_human = off_path or slot == "need" or not isinstance(understood, dict)
         if trusted == "request_human" and wants_human:
             return {slot: None, "handoff_requested": True}
-        if _declines(trusted, slot, understood):
+        if _declines(trusted, slot, understood, said):
             return {slot: answers.declined(said)}
         if isinstance(understood, dict) and not off_path:
             return {slot: understood}
@@ -229,19 +242,40 @@ def _vague(slot: str, understood: Any, intent: str | None = None) -> bool:
     return intent in SMALL_TALK_INTENTS and slot in ("person_name", "company", "consent")
 
 
-def _declines(intent: str | None, slot: str, understood: Any) -> bool:
+def _declines(intent: str | None, slot: str, understood: Any, said: str) -> bool:
     """True when the model reads a refusal where no parser read a clear answer.
 
-    A name or company parser takes almost any words ("Next", "Skip That"), so a refusal wins
-    there; an amount, a date or a yes/no that was understood stays the answer.
+    A name or company parser takes almost any words ("skip that", "nah mate"), so a refusal wins
+    there, unless the words are written as a name ("Bluehaven Assurance"); an amount, a date or
+    a yes/no that was understood stays the answer.
     """
     if intent not in DECLINING_INTENTS:
         return False
     return (
         understood is None
         or _vague(slot, understood)
-        or (slot in ("person_name", "company") and isinstance(understood, dict))
+        or (
+            slot in ("person_name", "company")
+            and isinstance(understood, dict)
+            and (is_decline(said) or is_refusal(said) or not _written_as_name(said))
+        )
     )
+
+
+def _written_as_name(said: str) -> bool:
+    """True when every word starts with a capital or a digit, as names are written."""
+    tokens = [token for token in said.split() if token[:1].isalnum()]
+    return bool(tokens) and all(token[0].isupper() or token[0].isdigit() for token in tokens)
+
+
+def _said_again(tracker: Tracker) -> bool:
+    """True when the latest message repeats the visitor's message before it, word for word."""
+    said = [
+        " ".join(str(event.get("text") or "").lower().split())
+        for event in tracker.events
+        if event.get("event") == "user"
+    ]
+    return len(said) >= 2 and bool(said[-1]) and said[-1] == said[-2]
 
 
 def _off_path_response(intent: str | None, slot: str, domain: DomainDict) -> str | None:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import launcher, settings, training
+from bot.crm_sync import command as crm_sync
 from crm_bridge import accounts, leads
 from crm_bridge.migrate import upgrade
 from crm_bridge.models import ROLES
@@ -30,6 +31,7 @@ LIST_COLUMNS = (
     "score",
     "need_category",
     "company",
+    "source",
     "handoff",
     "updated_at",
 )
@@ -68,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     add_user.add_argument("--email", required=True, help="the rep's email, their login")
     add_user.add_argument("--role", choices=ROLES, default="rep", help="rep (default) or admin")
     user_commands.add_parser("list", help="every account with its role")
+    crm_sync.add_parser(commands)
     return parser
 
 
@@ -160,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "users":
             return _users(args, config.database_url)
+        if args.command == "sync":
+            return crm_sync.main(args, config.database_url)
         return _leads(args, config.database_url)
     except SQLAlchemyError as error:
         print(

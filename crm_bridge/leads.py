@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any, Final
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 from crm_bridge import lifecycle, outbox
 from crm_bridge.models import (
     HANDOFF_REASONS,
+    LEAD_SOURCES,
     OPEN_HANDOFF_STATUSES,
     REP_STAGES,
     STAGES,
@@ -51,13 +53,16 @@ from crm_bridge.timestamps import as_utc, utc_now
 
 __all__ = [
     "Answer",
+    "AnswersOnFile",
     "ConversationRef",
     "LeadFields",
     "Scoring",
     "TranscriptLine",
+    "answers_on_file",
     "lead_for_sender",
     "lead_record",
     "list_leads",
+    "note_visit",
     "record_qualification",
     "request_handoff",
     "save_answers",
@@ -67,6 +72,26 @@ __all__ = [
 CONTACT_FIELDS: Final = ("person_name", "email", "email_is_business", "company")
 _CONSENT_FIELDS: Final = ("consent", "consent_at")
 WITHHELD: Final = "[withheld]"
+# The lead event kept when a visitor changes an answer they gave before.
+ANSWER_CHANGED: Final = "answer_changed"
+
+
+@dataclass(frozen=True)
+class AnswersOnFile:
+    """What the store already knows of a person, as the conversation's slots hold it.
+
+    Attributes:
+        answers: the latest answer per slot over all the lead's conversations, as a slot
+            value (``{"said": ..., **normalised}``); contact answers only where kept.
+        qualified: the lead was scored at least once.
+        person_name: the name to greet them by, when kept.
+        sender_ids: the conversations linked to the lead.
+    """
+
+    answers: dict[str, dict[str, Any]]
+    qualified: bool
+    person_name: str | None
+    sender_ids: frozenset[str]
 
 
 def save_answers(
@@ -189,6 +214,69 @@ def lead_for_sender(session: Session, sender_id: str) -> Lead | None:
     ).first()
 
 
+def note_visit(
+    session: Session,
+    sender_id: str,
+    *,
+    page_url: str | None,
+    referrer: str | None,
+    utm: Mapping[str, str] | None,
+    source: str | None,
+) -> None:
+    """Keep where a conversation's visitor came from, once the conversation is stored.
+
+    The conversation keeps the first page, referrer and UTM values it was told; the lead keeps
+    its first known source (a later visit, e.g. a direct one, never overwrites it).
+
+    Raises:
+        ValueError: the source is not one of `LEAD_SOURCES`.
+    """
+    if source is not None and source not in LEAD_SOURCES:
+        raise ValueError(f"unknown lead source: {source!r}")
+    chat = session.scalars(
+        select(Conversation).where(Conversation.sender_id == sender_id)
+    ).one_or_none()
+    if chat is None:
+        return  # nothing stored yet: the visitor has not answered anything
+    if (chat.page_url, chat.referrer, chat.utm) == (None, None, None):
+        chat.page_url, chat.referrer = page_url, referrer
+        chat.utm = dict(utm) if utm else None
+    if chat.lead.source is None and source is not None:
+        chat.lead.source = source
+    session.flush()
+
+
+def answers_on_file(
+    session: Session, *, sender_id: str | None = None, email: str | None = None
+) -> AnswersOnFile | None:
+    """What the store knows of the lead of this conversation, or else of this email.
+
+    Returns:
+        The latest answer per slot over all the lead's conversations, or None when the store
+        has no such lead.
+    """
+    lead = lead_for_sender(session, sender_id) if sender_id else None
+    if lead is None and email:
+        lead = session.scalars(
+            _leads_with_relations().where(Lead.email == _canonical_email(email))
+        ).first()
+    if lead is None:
+        return None
+    rows = session.scalars(
+        select(LeadAnswer)
+        .join(LeadAnswer.conversation)
+        .where(Conversation.lead_id == lead.id)
+        .order_by(LeadAnswer.answered_at, LeadAnswer.id)
+    )
+    latest = {row.slot: {"said": row.said, **row.value} for row in rows}
+    return AnswersOnFile(
+        answers=latest,
+        qualified=lead.rules_version is not None,
+        person_name=lead.person_name,
+        sender_ids=frozenset(chat.sender_id for chat in lead.conversations),
+    )
+
+
 def list_leads(session: Session) -> list[Lead]:
     """Every lead, newest first (the latest created on top, as `leadbot leads list` promises)."""
     newest_first = (Lead.created_at.desc(), Lead.id.desc())
@@ -217,7 +305,8 @@ def _store_submission(
     elif chat.lead is not lead:
         _move_conversation(session, chat, lead)
     _apply_fields(lead, fields)
-    changed = _upsert_answers(chat, answers)
+    changed, revised = _upsert_answers(chat, answers)
+    _record_revisions(session, lead, revised)
     new_transcript = [_transcript_line(line) for line in transcript]
     if chat.transcript != new_transcript:
         chat.transcript = new_transcript
@@ -230,6 +319,20 @@ def _store_submission(
     # lead_record reads these; loading them now keeps it working after the session closes.
     session.refresh(lead, attribute_names=["conversations", "handoffs"])
     return lead, chat
+
+
+def _record_revisions(
+    session: Session, lead: Lead, revised: Iterable[tuple[str, str | None, str | None]]
+) -> None:
+    """Keep every changed answer in the lead's events, with the words before and now."""
+    # Contact answers stay out of the audit, which outlives a later refusal of consent.
+    kept = [(slot, before, now) for slot, before, now in revised if slot not in CONTACT_SLOTS]
+    if not kept:
+        return
+    session.flush()  # a lead new in this unit of work needs its id
+    for slot, before, now in kept:
+        detail = {"question": slot, "before": before, "now": now}
+        lifecycle.record_event(session, lead.id, lifecycle.BOT, ANSWER_CHANGED, detail)
 
 
 def _lead_to_join(session: Session, chat: Conversation | None, email: str | None) -> Lead:
@@ -270,6 +373,8 @@ def _move_conversation(session: Session, chat: Conversation, lead: Lead) -> None
         handoff.lead = lead
     if lead.owner_id is None:
         lead.owner_id = previous.owner_id
+    if lead.source is None:
+        lead.source = previous.source  # the returning lead's own source, when known, came first
     # Who did what to the lead it leaves stays in the lead's audit and notes.
     for table in (LeadEvent, LeadNote):
         session.execute(
@@ -321,10 +426,18 @@ def _apply_consent(session: Session, lead: Lead, chat: Conversation, fields: Lea
     chat.transcript = _withhold(chat.transcript, contact_words)
 
 
-def _upsert_answers(chat: Conversation, answers: Iterable[Answer]) -> bool:
-    """Keep the latest answer per slot; True when anything changed."""
+def _upsert_answers(
+    chat: Conversation, answers: Iterable[Answer]
+) -> tuple[bool, list[tuple[str, str | None, str | None]]]:
+    """Keep the latest answer per slot.
+
+    Returns:
+        Whether anything changed, and (slot, words before, words now) for every answer whose
+        meaning changed (a visitor who says "our budget grew to 80k").
+    """
     by_slot = {row.slot: row for row in chat.answers}
     changed = False
+    revised = []
     for answer in answers:
         value = _plain_json(dict(answer.value))
         row = by_slot.get(answer.slot)
@@ -333,11 +446,13 @@ def _upsert_answers(chat: Conversation, answers: Iterable[Answer]) -> bool:
             chat.answers.append(row)
             by_slot[answer.slot] = row
         elif (row.said, row.value) != (answer.said, value):
+            if row.value != value:
+                revised.append((answer.slot, row.said, answer.said))
             row.said, row.value, row.answered_at = answer.said, value, utc_now()
         else:
             continue
         changed = True
-    return changed
+    return changed, revised
 
 
 def _withhold(

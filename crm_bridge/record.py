@@ -23,8 +23,10 @@ def lead_record(lead: Lead) -> dict[str, Any]:
     """The lead as a JSON-ready dict (contract section 5).
 
     Holds ``id``, every `LeadFields` field, ``score``, ``temperature``, ``stage``,
-    ``breakdown``, ``rules_version``, ``conversations`` (sender id and channel, oldest first),
-    ``handoff`` (the latest handoff's status or None), ``created_at`` and ``updated_at``.
+    ``breakdown``, ``rules_version``, ``source`` (where the lead came from: one of
+    `crm_bridge.models.LEAD_SOURCES`, or None when unknown), ``conversations`` (sender id and
+    channel, oldest first), ``handoff`` (the latest handoff's status or None), ``created_at``
+    and ``updated_at``.
     Timestamps are ISO-8601 UTC strings; unknown values are None.
     """
     record: dict[str, Any] = {"id": lead.id}
@@ -42,6 +44,7 @@ def lead_record(lead: Lead) -> dict[str, Any]:
         stage=lead.stage,
         breakdown=lead.breakdown,
         rules_version=lead.rules_version,
+        source=lead.source,
         conversations=[
             {"sender_id": chat.sender_id, "channel": chat.channel}
             for chat in sorted(lead.conversations, key=lambda chat: chat.id)

@@ -377,6 +377,7 @@ def test_the_lead_record_has_json_types(
         "stage",
         "breakdown",
         "rules_version",
+        "source",
         "conversations",
         "handoff",
         "created_at",

@@ -29,6 +29,8 @@ class WebsiteVisitor:
     origin: str | None = None
     transports: list[str] = field(default_factory=lambda: ["websocket"])
     history: list[dict[str, Any]] | None = None
+    # Sent with every message as the widget sends it: page_url, referrer and utm.
+    custom_data: dict[str, Any] | None = None
     client: socketio.Client = field(init=False)
     _events: queue.Queue[tuple[str, Any]] = field(init=False, default_factory=queue.Queue)
 
@@ -75,7 +77,10 @@ class WebsiteVisitor:
         """Sends one message and returns the texts of every bot message of the turn."""
         assert self.session_id is not None, "connect first"
         turns_before = len(self.user_events())
-        self.client.emit("user_uttered", {"message": text, "session_id": self.session_id})
+        message: dict[str, Any] = {"message": text, "session_id": self.session_id}
+        if self.custom_data is not None:
+            message["customData"] = self.custom_data
+        self.client.emit("user_uttered", message)
         expected = self._finished_turn(turns_before)
         received = [self.bot_text() for _ in expected]
         assert received == expected, f"received {received}, the bot said {expected}"
