@@ -16,6 +16,8 @@ from typing import Any, Final
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+# Its mapper event arms a lead's CRM sync whenever a rep changes what a CRM sees.
+from crm_bridge import outbox  # noqa: F401
 from crm_bridge.models import (
     REP_STAGES,
     STAGES,

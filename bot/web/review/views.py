@@ -26,6 +26,7 @@ from flask_login import login_required
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from bot.crm_sync.config import DESTINATIONS as CRM_DESTINATIONS
 from bot.settings import Settings
 from bot.web.review import cadence, rescoring, store
 from bot.web.review.auth import admin_required, me
@@ -206,6 +207,7 @@ def queue() -> Any:
         users = accounts.list_users(session)
         version = inbox.latest_change(session)
         waiting = inbox.waiting(session)
+        crm_counts = outbox.counts(session, CRM_DESTINATIONS)
     export_args = {key: value for key, value in chosen.items() if value}
     return render_template(
         "review/queue.html",
@@ -226,6 +228,7 @@ def queue() -> Any:
         handoff_filters=inbox.HANDOFF_FILTERS,
         export_url=url_for("review.export", **export_args),  # type: ignore[arg-type]
         webhook_configured=bool(_settings().slack_webhook_url),
+        crm_dead_letters=sum(n for (_, status), n in crm_counts.items() if status == "failed"),
     )
 
 
@@ -315,6 +318,7 @@ def lead_page(lead_id: int) -> Any:
                 session, outbox.SLACK_HANDOFF_ALERT, [h.id for h in lead.handoffs]
             ),
             held=[chat for chat in lead.conversations if chat.held_by],
+            crm_sync=outbox.of_lead(session, lead_id),
             me=me(),
             now=utc_now(),
             rep_stages=REP_STAGES,
