@@ -92,6 +92,12 @@ def allowed_origins(configured: Any = None) -> list[str] | str | None:
     return origins or None
 
 
+def said_by_visitor(event: Mapping[str, Any]) -> bool:
+    """Whether the event is a message the visitor wrote, not one a reminder (a nudge) or
+    another external trigger put in the conversation on the visitor's behalf."""
+    return event.get("event") == "user" and not (event.get("metadata") or {}).get("is_external")
+
+
 def offered_payloads(events: Iterable[Mapping[str, Any]]) -> set[str]:
     """The payloads of the buttons the bot sent since the visitor's last message.
 
@@ -100,7 +106,7 @@ def offered_payloads(events: Iterable[Mapping[str, Any]]) -> set[str]:
     """
     offered: set[str] = set()
     for event in events:
-        if event.get("event") == "user":
+        if said_by_visitor(event):
             offered = set()
         elif event.get("event") == "bot":
             for button in (event.get("data") or {}).get("buttons") or ():
@@ -119,7 +125,7 @@ def reps_words_before_this_message(events: Sequence[Mapping[str, Any]]) -> list[
         events: The conversation's events as Rasa serialises them, oldest first, the visitor's
             latest message included.
     """
-    said = [i for i, event in enumerate(events) if event.get("event") == "user"]
+    said = [i for i, event in enumerate(events) if said_by_visitor(event)]
     if len(said) < 2:
         return []
     between = events[said[-2] + 1 : said[-1]]
@@ -242,7 +248,7 @@ def conversation_history(
         kind = event.get("event")
         if kind == "session_started":
             messages, titles = [], {}
-        elif kind == "user":
+        elif said_by_visitor(event):
             text = str(event.get("text") or "").strip()
             if text:
                 shown = titles.get(text, text)

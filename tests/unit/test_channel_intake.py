@@ -193,3 +193,20 @@ def test_the_bots_own_words_are_not_a_reps() -> None:
     events = [_user("hi"), _bot("Hello!"), _rep(""), _user("hey")]
     assert intake.reps_words_before_this_message(events) == []
     assert intake.reps_words_before_this_message([_rep("too early"), _user("hi")]) == []
+
+
+def test_a_reminders_trigger_is_not_something_the_visitor_said() -> None:
+    nudge = {
+        "event": "user",
+        "text": "EXTERNAL: EXTERNAL_quiet_visitor",
+        "timestamp": 3.0,
+        "metadata": {"is_external": True},
+    }
+    events = [_user("hi"), _bot("What do you need?"), nudge, _bot("Still there?")]
+    shown = intake.conversation_history(events)
+    assert [m["text"] for m in shown] == ["hi", "What do you need?", "Still there?"]
+    assert not intake.said_by_visitor(nudge) and intake.said_by_visitor(_user("hi"))
+    # A rep's words around a nudge are still handed over with the visitor's next message.
+    assert intake.reps_words_before_this_message([*events, _rep("Ann here"), _user("ok")]) == [
+        "Ann here"
+    ]

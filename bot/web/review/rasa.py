@@ -18,6 +18,8 @@ from urllib.parse import quote
 
 import requests
 
+from bot.channels.intake import said_by_visitor
+
 TIMEOUT_S: Final = 10.0
 
 
@@ -62,7 +64,7 @@ class RasaApi:
         lines = []
         for event in tracker.get("events") or []:
             kind, text = event.get("event"), event.get("text")
-            if kind not in ("user", "bot") or not text:
+            if not text or not (kind == "bot" or said_by_visitor(event)):
                 continue
             rep = (event.get("metadata") or {}).get("rep") if kind == "bot" else None
             speaker = "visitor" if kind == "user" else ("rep" if rep else "bot")
