@@ -37,6 +37,9 @@ class Settings:
     # Several Rasa workers need a lock store and a tracker store they all see: Redis.
     rasa_workers: int = 1
     redis_url: str | None = None
+    # Rasa's conversations in PostgreSQL (postgresql://user:password@host:port/db) instead of
+    # Redis or memory: Rasa servers on several hosts then share them, with the Redis lock store.
+    tracker_store_url: str | None = field(default=None, repr=False)
     # The Slack channel listens only when both are set (a bot token and the app's signing secret).
     slack_token: str | None = None
     slack_signing_secret: str | None = None
@@ -77,6 +80,7 @@ def load() -> Settings:
         var_dir=PROJECT_ROOT / "var",
         rasa_workers=int(os.environ.get("LEADBOT_RASA_WORKERS", "1")),
         redis_url=os.environ.get("LEADBOT_REDIS_URL") or None,
+        tracker_store_url=os.environ.get("LEADBOT_TRACKER_STORE_URL") or None,
         slack_token=os.environ.get("LEADBOT_SLACK_TOKEN") or None,
         slack_signing_secret=os.environ.get("LEADBOT_SLACK_SIGNING_SECRET") or None,
         slack_api_url=os.environ.get("LEADBOT_SLACK_API_URL") or "https://slack.com/api/",
