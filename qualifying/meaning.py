@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Final
 
 import numpy as np
@@ -47,7 +47,8 @@ def similarity(text: str, others: NDArray[np.float32]) -> NDArray[np.float32]:
     return others @ _embed_one(text)
 
 
-@cache
+# Bounded: every visitor's words pass through here, and a long-running server must not grow.
+@lru_cache(maxsize=4096)
 def _embed_cached(text: str) -> Vector:
     return _encode(text)
 
