@@ -17,7 +17,7 @@ import requests
 import yaml
 
 from bot.rasa_stores import sql_tracker_store
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import NO_TELEMETRY, PROJECT_ROOT, Settings
 from crm_bridge import accounts
 from crm_bridge.migrate import upgrade
 from crm_bridge.store import make_engine, make_session_factory
@@ -276,6 +276,7 @@ def server_environment(settings: Settings) -> dict[str, str]:
         # Small matrices (the need's meaning vector): one BLAS thread is faster than several
         # threads spinning against each other and the other server on a small machine.
         "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1"),
+        **NO_TELEMETRY,
     }
 
 

@@ -10,6 +10,9 @@ from pathlib import Path
 from crm_bridge.settings import database_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Rasa reports usage, and its errors with their local values, to Rasa's servers unless told not
+# to: what visitors say stays on the business's machines. Every Rasa process runs with this.
+NO_TELEMETRY = {"RASA_TELEMETRY_ENABLED": "false"}
 
 
 def _read_dotenv(path: Path) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from pathlib import Path
 
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import NO_TELEMETRY, PROJECT_ROOT, Settings
 
 # What a trained model is made of; a change to any of these needs a new model.
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data")
@@ -51,6 +52,7 @@ def ensure_model(settings: Settings, force: bool = False) -> Path:
             model.name.removesuffix(".tar.gz"),
         ],
         cwd=PROJECT_ROOT,
+        env={**os.environ, **NO_TELEMETRY},
         check=True,
     )
     return model

@@ -104,3 +104,11 @@ def test_the_settings_read_the_origins_and_the_limit(monkeypatch: pytest.MonkeyP
     loaded = settings.load()
     assert loaded.allowed_origins == ("https://a.example", "https://b.example")
     assert loaded.max_message_chars == 300
+
+
+def test_no_rasa_process_reports_to_rasas_servers(
+    config: settings.Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RASA_TELEMETRY_ENABLED", "true")
+    for environment in (launcher.rasa_environment(config), launcher.action_environment(config)):
+        assert environment["RASA_TELEMETRY_ENABLED"] == "false"
