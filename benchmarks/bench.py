@@ -4,8 +4,8 @@
     python -m benchmarks.bench --smoke    # tiny sizes, so the bench code cannot rot
 
 A benchmark reports; it never fails because a machine was slow. A section that breaks is shown
-with its error and the run carries on. The conversations and load sections share one running
-bot, so the model is loaded once for both.
+with its error and the run carries on. The conversations, load, website and soak sections share
+one running bot, so the model is loaded once for them.
 """
 
 from __future__ import annotations
@@ -44,7 +44,11 @@ SECTIONS: Final = (
     ("normalisation", "benchmarks.normalisation"),
     ("conversations", "benchmarks.conversations"),
     ("load", "benchmarks.load"),
+    ("website", "benchmarks.website_load"),
     ("store_speed", "benchmarks.store_speed"),
+    ("review_pages", "benchmarks.review_pages"),
+    ("two_servers", "benchmarks.two_servers"),
+    ("soak", "benchmarks.soak"),
 )
 ERROR_LINES: Final = 12
 
@@ -91,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_sections(
     size: str, workdir: Path, stack: ExitStack, only: Sequence[str] | None = None
 ) -> list[Outcome]:
-    """Runs the sections (all, or `only` these) in order; the bot two of them share is stopped
+    """Runs the sections (all, or `only` these) in order; the bot four of them share is stopped
     when `stack` closes."""
     shared = _SharedBot(workdir / "bot", stack)
     outcomes = []
@@ -242,7 +246,8 @@ def _timed(name: str, section: Callable[[], Section], workdir: Path) -> Outcome:
 
 
 class _SharedBot:
-    """The bot conversations and load share, started on first use and stopped with `stack`.
+    """The bot conversations, load, website and soak share, started on first use and stopped
+    with `stack`.
 
     It is the default bot (one worker, in-memory stores, as `leadbot run`): load's comparison
     setup in a full run, its only one in a smoke run.
@@ -275,7 +280,7 @@ def _run_section(
     name: str, module_name: str, size: str, workdir: Path, shared: _SharedBot
 ) -> Section:
     module = importlib.import_module(module_name)
-    if name == "conversations":
+    if name in ("conversations", "website", "soak"):
         return module.run(size, workdir, shared.get()[1])
     if name == "load":
         setup, bot = shared.get()

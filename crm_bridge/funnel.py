@@ -3,14 +3,14 @@ channel and by source, and the drop-off per form question (where visitors stop a
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from crm_bridge.models import Conversation, Lead, LeadAnswer, QualificationHistory
 
@@ -60,34 +60,52 @@ class QuestionDropOff:
 
 def funnel(session: Session, since: datetime, until: datetime) -> Funnel:
     """The funnel of the leads created in [since, until)."""
-    leads = session.execute(
-        select(Lead.id, Lead.stage, Lead.source).where(
-            Lead.created_at >= since, Lead.created_at < until
+    # Counted by the database: the furthest level each lead reached (its stage or any stage in
+    # its history) and its first conversation's channel, grouped, so a few rows come back
+    # however many leads the period holds. Joined to grouped tables rather than asked per lead:
+    # a subquery per lead cost PostgreSQL 0.3 s for 10,000 leads.
+    furthest = (
+        select(
+            QualificationHistory.lead_id, func.max(_rank(QualificationHistory.stage)).label("rank")
+        )
+        .group_by(QualificationHistory.lead_id)
+        .subquery()
+    )
+    first_chat = (
+        select(Conversation.lead_id, func.min(Conversation.id).label("id"))
+        .group_by(Conversation.lead_id)
+        .subquery()
+    )
+    first = aliased(Conversation)
+    stage_rank = _rank(Lead.stage)
+    per_lead = (
+        select(
+            func.coalesce(first.channel, "unknown").label("channel"),
+            func.coalesce(Lead.source, "unknown").label("source"),
+            case(
+                (func.coalesce(furthest.c.rank, 0) > stage_rank, furthest.c.rank),
+                else_=stage_rank,
+            ).label("rank"),
+        )
+        .outerjoin(furthest, furthest.c.lead_id == Lead.id)
+        .outerjoin(first_chat, first_chat.c.lead_id == Lead.id)
+        .outerjoin(first, first.id == first_chat.c.id)
+        .where(Lead.created_at >= since, Lead.created_at < until)
+        .subquery()
+    )
+    groups = session.execute(
+        select(per_lead.c.channel, per_lead.c.source, per_lead.c.rank, func.count()).group_by(
+            per_lead.c.channel, per_lead.c.source, per_lead.c.rank
         )
     ).all()
-    ids = [row.id for row in leads]
-    best: dict[int, int] = {row.id: _RANK.get(row.stage, 0) for row in leads}
-    channel: dict[int, str] = {}
-    for chunk in _chunks(ids):
-        for lead_id, stage in session.execute(
-            select(QualificationHistory.lead_id, QualificationHistory.stage).where(
-                QualificationHistory.lead_id.in_(chunk)
-            )
-        ):
-            best[lead_id] = max(best[lead_id], _RANK.get(stage, 0))
-        for lead_id, name in session.execute(
-            select(Conversation.lead_id, Conversation.channel)
-            .where(Conversation.lead_id.in_(chunk))
-            .order_by(Conversation.id.desc())
-        ):
-            channel[lead_id] = name  # the first conversation's channel wins (read last)
-    by_channel: dict[str, list[int]] = defaultdict(list)
-    by_source: dict[str, list[int]] = defaultdict(list)
-    for row in leads:
-        by_channel[channel.get(row.id, "unknown")].append(best[row.id])
-        by_source[row.source or "unknown"].append(best[row.id])
+    total: Counter[int] = Counter()
+    by_channel: dict[str, Counter[int]] = defaultdict(Counter)
+    by_source: dict[str, Counter[int]] = defaultdict(Counter)
+    for channel, source, rank, leads in groups:
+        for counter in (total, by_channel[channel], by_source[source]):
+            counter[int(rank)] += leads
     return Funnel(
-        total=_counts(list(best.values())),
+        total=_counts(total),
         by_channel={name: _counts(ranks) for name, ranks in sorted(by_channel.items())},
         by_source={name: _counts(ranks) for name, ranks in sorted(by_source.items())},
     )
@@ -101,46 +119,52 @@ def drop_off(
     A conversation whose visitor refused consent ends at the consent question by design: it
     does not count as stopping at the contact questions after it.
     """
-    chats = list(
-        session.scalars(
-            select(Conversation.id).where(
-                Conversation.started_at >= since, Conversation.started_at < until
-            )
+    # One row per way of filling the form (which questions were answered, as bits of a number;
+    # consent refused or not) with how many conversations filled it so: the database groups
+    # the answers (a conversation answers each slot at most once).
+    bits = {slot: 1 << index for index, slot in enumerate(form_slots)}
+    per_chat = (
+        select(
+            func.sum(case(bits, value=LeadAnswer.slot, else_=0)).label("answered"),
+            Conversation.consent.label("consent"),
         )
+        .join(Conversation, Conversation.id == LeadAnswer.conversation_id)
+        .where(Conversation.started_at >= since, Conversation.started_at < until)
+        .group_by(LeadAnswer.conversation_id, Conversation.consent)
+        .subquery()
     )
-    answered: dict[int, set[str]] = {chat: set() for chat in chats}
-    refused: set[int] = set()
-    for chunk in _chunks(chats):
-        for chat, slot, value in session.execute(
-            select(LeadAnswer.conversation_id, LeadAnswer.slot, LeadAnswer.value).where(
-                LeadAnswer.conversation_id.in_(chunk)
-            )
-        ):
-            answered[chat].add(slot)
-            if slot == "consent" and isinstance(value, dict) and value.get("consent") is False:
-                refused.add(chat)
     counts = {slot: 0 for slot in form_slots}
     stopped = {slot: 0 for slot in form_slots}
-    for chat, slots in answered.items():
-        for slot in slots & counts.keys():
-            counts[slot] += 1
-        if not slots:
-            continue  # never answered anything: not a form visit
+    for answered, consent, chats in session.execute(
+        select(per_chat.c.answered, per_chat.c.consent, func.count()).group_by(
+            per_chat.c.answered, per_chat.c.consent
+        )
+    ):
+        slots = {slot for slot, bit in bits.items() if int(answered) & bit}
+        for slot in slots:
+            counts[slot] += chats
         for slot in form_slots:
             if slot not in slots:
-                if not (chat in refused and _after(form_slots, slot, "consent")):
-                    stopped[slot] += 1
+                if not (consent is False and _after(form_slots, slot, "consent")):
+                    stopped[slot] += chats
                 break
     return [QuestionDropOff(slot, counts[slot], stopped[slot]) for slot in form_slots]
+
+
+def _rank(stage: InstrumentedAttribute[str]) -> ColumnElement[int]:
+    """A stage's level in the funnel as SQL; 0 for a stage outside it (disqualified)."""
+    return case(_RANK, value=stage, else_=0)
 
 
 def _after(order: Sequence[str], slot: str, other: str) -> bool:
     return other in order and order.index(slot) > order.index(other)
 
 
-def _counts(ranks: list[int]) -> FunnelCounts:
-    return FunnelCounts(tuple(sum(1 for rank in ranks if rank >= level) for level in range(4)))
-
-
-def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
-    return [ids[start : start + size] for start in range(0, len(ids), size)] or []
+def _counts(leads_by_rank: Counter[int]) -> FunnelCounts:
+    """Leads that reached each level, from how many leads stopped at each."""
+    return FunnelCounts(
+        tuple(
+            sum(n for rank, n in leads_by_rank.items() if rank >= level)
+            for level in range(len(LEVELS))
+        )
+    )

@@ -1,14 +1,25 @@
-"""Smoke runs of the understanding, normalisation and store sections, so the bench cannot rot."""
+"""Smoke runs of the understanding, normalisation, store and review pages sections, so the bench
+cannot rot. The website section needs the running bot: the smoke bench (test_bench_smoke.py)
+runs it on the bot it shares; here its report is checked from known visits."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from benchmarks import normalisation, store_speed, understanding
+from benchmarks import (
+    normalisation,
+    review_pages,
+    soak,
+    store_speed,
+    understanding,
+    website_load,
+)
+from benchmarks.load import as_visitor, qualifying_personas
 from benchmarks.normalisation import Row, judge
 from benchmarks.report import Section, Target
 
@@ -75,3 +86,82 @@ def test_span_errors_tell_wrong_edges_from_wrong_or_missing_entities(tmp_path: P
     path.write_text(json.dumps(errors), encoding="utf-8")
 
     assert understanding._span_errors(path) == understanding.SpanErrors(messages=4, edges_only=1)
+
+
+@pytest.mark.postgres
+def test_review_pages_fill_the_store_and_time_every_page_on_both_stores(tmp_path: Path) -> None:
+    section = review_pages.run("smoke", tmp_path)
+
+    assert len(section.targets) == 2  # p95 on SQLite, p95 on PostgreSQL
+    assert all(target.why_not for target in section.targets if not target.met)
+    json.dumps(section.data)
+    stores = section.data["stores"]
+    assert [store["filled"]["leads"] for store in stores] == [review_pages.LEADS["smoke"]] * 2
+    for store in stores:
+        assert store["filled"]["handoffs"] > 0
+        assert set(store["pages"]) == {page.name for page in review_pages.PAGES}
+        assert all(page["p50"] > 0 and page["bytes"] > 0 for page in store["pages"].values())
+    for page in review_pages.PAGES:
+        assert f"| {page.name} |" in section.markdown
+    with sqlite3.connect(tmp_path / "review.db") as database:
+        leads, handoffs = database.execute(
+            "SELECT (SELECT count(*) FROM leads), (SELECT count(*) FROM handoffs)"
+        ).fetchone()
+    assert (leads, handoffs) == (review_pages.LEADS["smoke"], stores[0]["filled"]["handoffs"])
+
+
+def _visits(replies: list[int], lost_turns: int = 0) -> list[website_load.SocketVisit]:
+    persona = qualifying_personas()[0]
+    visits = []
+    for number, expected in enumerate(replies):
+        visit = website_load.SocketVisit(as_visitor(persona, number))
+        visit.turns, visit.reply_s = expected, [0.2] * expected
+        visit.replies_expected, visit.replies_received = expected, expected
+        visits.append(visit)
+    visits[-1].replies_received -= lost_turns
+    visits[-1].turns_incomplete = lost_turns
+    return visits
+
+
+def test_the_website_report_counts_replies_and_lost_leads() -> None:
+    load = website_load.PageLoad(loaded_ms=300, opened_ms=500, sent_ms=600, first_bot_ms=900)
+    played = _visits([8, 9, 10])
+
+    section = website_load._section("smoke", played, 12.0, 0, 0, [load])
+
+    assert [t.met for t in section.targets] == [True, True]
+    assert section.data["replies_received"] == section.data["replies_expected"] == 27
+    assert section.data["first_bot_message_ms"]["p50"] == pytest.approx(900)
+    assert "| 3 of 3 |" in section.markdown
+
+
+def test_a_missing_reply_or_a_lost_lead_misses_its_target_and_says_why() -> None:
+    load = website_load.PageLoad(loaded_ms=300, opened_ms=500, sent_ms=600, first_bot_ms=900)
+    played = _visits([8, 9, 10], lost_turns=1)
+
+    section = website_load._section("smoke", played, 12.0, 1, 0, [load])
+
+    assert [t.met for t in section.targets] == [False, False]
+    assert all(t.why_not for t in section.targets)
+    assert section.targets[1].measured == "26 of 27"
+
+
+@pytest.mark.parametrize(
+    "rasa_mb, met",
+    [
+        ((500, 600, 640, 655), True),  # grew during the warm-up, then less than 10 %
+        ((500, 600, 640, 661), False),  # then more than 10 %
+        ((500, 500, 450, 480), True),
+    ],
+)
+def test_memory_growth_is_counted_from_the_end_of_the_warm_up(
+    rasa_mb: tuple[float, ...], met: bool
+) -> None:
+    samples = [
+        soak.Sample(at_s=10.0 * n, rasa_mb=mb, actions_mb=200) for n, mb in enumerate(rasa_mb)
+    ]
+    result = soak.Soak(arriving_s=25, seconds=30, samples=samples, outcomes=[])
+
+    (target,) = soak.section(result, visitor_every_s=4).targets
+    assert target.met is met
+    assert (target.why_not is None) is met
