@@ -182,6 +182,9 @@ class ValidateQualificationForm(FormValidationAction):
         if isinstance(understood, Declined) and not off_path:
             return {slot: answers.declined(said)}
         off_path_response = _off_path_response(trusted, slot, domain)
+        if off_path_response is None and question and (understood is None or vague):
+            # A question the model did not place is still a question, never a failed answer.
+            off_path_response = _off_path_response("out_of_scope", slot, domain)
         # Other topics are answered; unasked, they are a failed answer ("banana" for a budget).
         if off_path_response and (trusted != "out_of_scope" or question or vague):
             dispatcher.utter_message(response=off_path_response)
@@ -249,8 +252,8 @@ def _declines(intent: str | None, slot: str, understood: Any, said: str) -> bool
     there, unless the words are written as a name ("Bluehaven Assurance"); an amount, a date or
     a yes/no that was understood stays the answer.
     """
-    if intent not in DECLINING_INTENTS:
-        return False
+    if intent not in DECLINING_INTENTS or (is_question(said) and not is_decline(said)):
+        return False  # "how do you cope with jet lag?" asks; "can I skip this?" declines
     return (
         understood is None
         or _vague(slot, understood)

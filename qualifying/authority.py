@@ -109,10 +109,14 @@ _SOMEONE_ELSES: Final = re.compile(
 )
 
 _BOSS: Final = (
-    r"(?:my|our|the|his|her|their)\s+(?:\w+\s+)?(?:boss|bosses|manager|managers|supervisor|"
+    r"(?:(?:my|our|the|his|her|their)\s+(?:\w+\s+)?(?:boss|bosses|manager|managers|supervisor|"
     rf"{alternation(_CHIEF_OFFICERS)}|founders?|owners?|directors?|vp|head|management|leadership|"
     r"board|team\s+lead|lead|higher[\s-]?ups|execs?|executives?|partners?|president|gm|"
-    r"committee|chief\s+\w+(?:\s+officer)?)\b"
+    r"committee|council|trustees?|governors?|clients?|customers?|procurement|purchasing|finance|"
+    r"chief\s+\w+(?:\s+officer)?)\b"
+    # Groups that decide, named without "the": "trustees sign off", "management decides".
+    r"|\b(?:trustees|governors|directors|partners|owners|founders|management|leadership|"
+    r"procurement|purchasing|finance)\b(?=\s+(?:\w+\s+)?(?:decide|approve|sign|pay|have|make|handle)))"
 )
 _DECIDES: Final = (
     r"(?:decides?|will\s+decide|(?:'s|is)\s+the\s+decision[\s-]?maker|approves?|will\s+approve|"
@@ -147,16 +151,22 @@ _DECIDING: Final = re.compile(
     r"make\s+(?:the|all\s+the|all|our|most)\s+(?:final\s+|buying\s+|purchasing\s+)?(?:decisions?|calls?)|"
     r"make\s+(?:the\s+)?(?:buying\s+|purchasing\s+)?decisions|"
     r"(?:have|hold|get)\s+(?:the\s+)?(?:final|last)\s+(?:say|word|call)|call\s+the\s+shots|"
-    r"(?:own|hold|control|manage)\s+the\s+budget|own\s+(?:the|this|a|an|our|my|it)\b|"
+    r"(?:own|hold|control|manage)\s+the\s+budget|own\s+(?:the|this|a|an|our|my|it|both|all|two|three|several)\b|"
     rf"run\s+(?:the|this|a|an|our|my)\s+(?:[a-z-]+\s+){{0,2}}?(?:{_BUSINESS}|show|place)\b|"
     r"(?:co-?)?founded)"
     r"|\bi'm\s+(?:\w+\s+){0,2}?(?:final\s+|main\s+|sole\s+|only\s+|ultimate\s+)?decision[\s-]?maker"
     r"|^(?:the\s+)?(?:final\s+|main\s+|sole\s+)?decision[\s-]?maker\b"
-    r"|\bi'm\s+the\s+one\s+who\s+(?:decides|signs|approves|makes)"
+    r"|\bi'm\s+the\s+one\s+(?:who\s+)?(?:decid|sign|approv|mak|choos|pick|select|buy)\w*"
+    r"|^(?:it's\s+|that's\s+)?(?:all\s+)?mine\b"
+    r"|\b(?:budget|decision|call|money|purse)(?:\s+is|'s)\s+(?:all\s+)?mine\b"
+    r"|(?<!s)\b(?:own|hold|control)\s+the\s+(?:\w+\s+)?(?:budget|purse\s+strings)\b"
+    # Owners deciding together: "my co-founder and I decide", "together with my partner we decide".
+    r"|\b(?:my|our)\s+(?:co-?founders?|(?:business\s+)?partners?)\s+and\s+i\s+(?:decide|choose|own|run|sign)"
+    r"|\btogether\s+with\s+my\s+(?:co-?founders?|(?:business\s+)?partners?)\s+(?:we\s+)?(?:decide|choose)"
     r"|\bi'm\s+(?:\w+\s+)?in\s+charge\b"
     rf"|\b(?:it's|its|it\s+is|that's)\s+(?:all\s+)?my\s+(?:own\s+)?(?:call|decision|money|budget|{_BUSINESS})\b"
     rf"|\bmy\s+own\s+(?:{_BUSINESS})\b"
-    r"|\b(?:all\s+)?up\s+to\s+me\b|\bbuck\s+stops\s+with\s+me"
+    r"|\b(?:all\s+)?(?:up|down)\s+to\s+me\b|\bbuck\s+stops\s+with\s+me"
     r"|\b(?:final\s+)?(?:say|decision|call)\s+(?:is|rests|lies|sits)\s+(?:with\s+me|mine)"
     r"|^(?:it's\s+|that's\s+|that\s+would\s+be\s+)?(?:just\s+|only\s+)?me\b"
     r"|\b(?:so|just|only)\s+(?:it's\s+)?me\b"
@@ -164,7 +174,7 @@ _DECIDING: Final = re.compile(
 _ANSWERS_TO_BOSS: Final = re.compile(
     rf"\b(?:recommend|suggest|propos|present|pitch|report|escalat|advis|brief|convinc|persuad|"
     rf"research|evaluat|prepar|compil|gather|shortlist|put\w*\s+together|run\s+(?:it|this)|"
-    rf"pass\w*\s+(?:it\s+)?(?:on|along)|bring\w*\s+(?:it|this))\w*"
+    rf"pass\w*\s+(?:it\s+|this\s+)?(?:on|along|up)?|bring\w*\s+(?:it|this)|tak\w*\s+(?:it|this))\w*"
     rf"(?:\s+\S+){{0,6}}?\s+(?:to|for|with|by|past)\s+{_BOSS}"
     rf"|{_BOSS}(?:'s)?\s+(?:\w+\s+){{0,2}}?{_DECIDES}"
     rf"|{_BOSS}'s\s+(?:final\s+)?(?:call|decision|say)"
@@ -172,6 +182,10 @@ _ANSWERS_TO_BOSS: Final = re.compile(
     rf"|\b(?:decision|call|say)\s+(?:is|rests|lies|sits)\s+with\s+{_BOSS}"
     rf"|\b(?:need|needs|get|getting|require)\s+(?:\w+\s+)?(?:approval|sign[\s-]?off|buy[\s-]?in|"
     rf"the\s+go[\s-]?ahead|a\s+green\s+light)\s+from"
+    rf"|{_BOSS}\s+(?:\w+\s+)?(?:asked|told|wants?|wanted|tasked|needs?)\s+me\s+to"
+    rf"|\b(?:go(?:es)?|went)\s+with\s+(?:what\s+i\s+(?:suggest|recommend|say|propose)|my\s+(?:advice|recommendation|suggestion|choice))"
+    rf"|\b(?:follows?|listens?\s+to|takes?|trusts?)\s+my\s+(?:advice|recommendations?|suggestions?|input|lead|judgement|judgment)"
+    rf"|\bgive\s+(?:my\s+)?(?:input|feedback|opinion|recommendation)"
     rf"|\bi\s+(?:\w+\s+)?influence|\binfluencer\b|\bhave\s+(?:a\s+|some\s+)?(?:say|input|influence|voice)\b"
 )
 _TAKES_PART: Final = re.compile(
@@ -184,6 +198,13 @@ _TAKES_PART: Final = re.compile(
     r"we\s+(?:all\s+)?decide|advis\w*|end[\s-]?users?|(?:who|i)(?:'ll|\s+will)\s+(?:be\s+)?us(?:e|ing)\b|"
     r"(?:it|tech|marketing|sales|support|ops|finance|admin)\s+(?:guy|person|gal|team|department)|"
     r"help\w*\s+(?:to\s+|them\s+|us\s+)?(?:decide|choose|pick|select|evaluate))"
+)
+# Saying what they are doing instead of buying: wins over the title they hold.
+_STUDYING: Final = re.compile(
+    r"\b(?:out\s+of\s+(?:interest|curiosity)|just\s+curious|personal\s+interest|for\s+fun|"
+    r"blog\s*(?:post)?|article|thesis|dissertation|homework|assignment|lesson|lecture|"
+    r"teach(?:ing)?\s+(?:a|an|my|the|business|about)|(?:a|my)\s+(?:class|course)\b|"
+    r"writing\s+(?:a|an)\s+(?:\w+\s+)?(?:post|piece|report|review|comparison|paper))"
 )
 _RESEARCHING: Final = re.compile(
     r"\b(?:research\w*|curious|curiosity|browsing|looking\s+around|just\s+looking|learning|"
@@ -198,6 +219,13 @@ _CLEARLY_MEANT: Final = 0.45
 _MARGIN: Final = 0.05
 _LEVELS: Final[tuple[AuthorityLevel, ...]] = ("decision_maker", "influencer", "researcher")
 _PLACES_OF_STUDY: Final = frozenset({"school", "class", "course", "university", "college"})
+_SPEAKS_OF_DECISION: Final = re.compile(
+    r"\b(?:decid\w*|decision\w*|approv\w*|sign\w*|buy\w*|purchas\w*|budget|call|say|choos\w*|"
+    r"pick\w*|recommend\w*|suggest\w*|advi[cs]\w*|input|influence|research\w*|evaluat\w*|"
+    r"compar\w*|options|shortlist\w*|propos\w*|present\w*|boss|manager|board|committee|"
+    r"in\s+charge|up\s+to|mine|me)\b"
+)
+_ONE_OF: Final = re.compile(r"\bone\s+of\s+(?:the|our|two|three|several)\b")
 _I_AM: Final = re.compile(r"\bi\s*'?\s*m\b|\bi\s+am\b|\biam\b")
 _I_WOULD: Final = re.compile(r"\bi\s*'?\s*d\b(?=\s+(?:recommend|suggest|say|present|pitch|need))")
 
@@ -228,6 +256,10 @@ def parse_authority(text: str) -> Authority | Declined | None:
         level = "decision_maker"
     elif _ANSWERS_TO_BOSS.search(said):
         level = "influencer"
+    elif _STUDYING.search(said):
+        level = "researcher"
+    elif job_title and _ONE_OF.search(said):
+        level = _level_of(job_title)  # "one of the directors": a director all the same
     elif job_title and (meant := _level_meant(said, job_title)) is not None:
         level = meant  # what they say they do wins over the title they hold
     elif title_level is not None:
@@ -254,6 +286,8 @@ def _level_meant(said: str, job_title: str | None) -> AuthorityLevel | None:
     not what the visitor does in the decision.
     """
     statement = said.replace(job_title, " ") if job_title else said
+    if job_title and not _SPEAKS_OF_DECISION.search(statement):
+        return None  # "partner at a consultancy": the rest says where, not what they do
     if len([word for word in words(statement) if word not in word_list("no_content")]) < 2:
         return None
     unrelated = float(similarity(said, _example_vectors("unrelated")).max())
@@ -289,6 +323,9 @@ def _speakers_title(said: str) -> str | None:
         if core == "head" and not (has_modifier or has_extension):
             continue
         if _SOMEONE_ELSES.match(said, match.end()):
+            continue
+        # "pet owners call all day": people in plural are the speaker only as "one of the owners".
+        if match.group("plural") and not _ONE_OF.search(said[: match.start()]):
             continue
         before = said[: match.start()]
         field = None

@@ -28,12 +28,25 @@ _CLEARLY_CLOSE: Final = 0.55
 # only a clearly closer example of another offering beats it.
 _NAMED_KEYWORD: Final = 0.6
 _KEYWORD_BONUS: Final = 0.15
+# A keyword counts for nothing when another offering's examples are this much closer in meaning.
+_MEANING_OVER_KEYWORD: Final = 0.15
+# A need not clearly closer to an offering than to what the business does not sell is `other`.
+_UNSOLD_MARGIN: Final = 0.05
 
 # A question that names a wish ("can you help us track deals?") still states a need.
 _NEED_CUE: Final = re.compile(
     r"\b(?:need|needs|want|wants|looking\s+for|help\s+(?:us|me|with)|solve|problem|tool|"
     r"software|system|platform|solution|manage|track|automate|improve|organi[sz]e)\b",
     re.IGNORECASE,
+)
+
+_WH_WORDS: Final = frozenset(
+    {"what", "what's", "whats", "who", "who's", "whose", "when", "where", "why", "how", "which"}
+)
+_SPEAKS_OF_VISITOR: Final = re.compile(r"\b(?:we|i|us|me|our|my|i'm|we're|ours)\b", re.IGNORECASE)
+# "how does your CRM handle deals?" asks about what the visitor may buy.
+_ABOUT_THE_PRODUCT: Final = re.compile(
+    r"\b(?:your|you)\s+(?:\w+\s+)?(?:crm|product|tool|software|platform)", re.IGNORECASE
 )
 
 # Saying there is nothing to solve ("just browsing") rather than refusing to say.
@@ -79,6 +92,8 @@ def classify_need(
     said = " ".join(prepare(text).split())
     if not said:
         return None
+    if _asks_about_something_else(said):
+        return None  # "what is a prime number": a question, whatever words it shares
     content = _content_words(said)
     category = _closest_offering(said, offerings, examples or {}, other_needs) if content else None
     if category is not None:
@@ -89,6 +104,18 @@ def classify_need(
     if not content or (is_question(said) and not _NEED_CUE.search(said)):
         return None
     return DECLINED if means_decline(said) else Need(text=said, category=OTHER)
+
+
+def _asks_about_something_else(said: str) -> bool:
+    """True for a question like "who invented radio?" that says nothing of the visitor: a need
+    asked as a question speaks of them ("how can we track our deals?", "do you do ticketing?")."""
+    found = words(said)
+    return (
+        bool(found)
+        and found[0] in _WH_WORDS
+        and not _SPEAKS_OF_VISITOR.search(said)
+        and not _ABOUT_THE_PRODUCT.search(said)
+    )
 
 
 def names_offering_clearly(
@@ -113,14 +140,26 @@ def _closest_offering(
     closeness = {
         offering: _closeness(said, tuple(examples.get(offering, ()))) for offering in offerings
     }
-    if named is not None:
+    if named is not None and not _means_other_clearly(named, closeness):
         closeness[named] = max(closeness[named] + _KEYWORD_BONUS, _NAMED_KEYWORD)
     best = max(closeness, key=lambda offering: closeness[offering], default=None)
     if best is None or closeness[best] < _CLOSE_ENOUGH:
         return None
-    if closeness[best] < _NAMED_KEYWORD and _closeness(said, tuple(other_needs)) > closeness[best]:
+    unsold = _closeness(said, tuple(other_needs))
+    if closeness[best] < _NAMED_KEYWORD and unsold + _UNSOLD_MARGIN > closeness[best]:
         return None
     return best
+
+
+def _means_other_clearly(named: str, closeness: Mapping[str, float]) -> bool:
+    """True when the words mean another offering clearly more than the one a keyword names:
+    "a chat on the website to deal with them" is support, whatever "deal" names."""
+    return any(
+        offering != named
+        and alike >= _CLOSE_ENOUGH
+        and alike >= closeness[named] + _MEANING_OVER_KEYWORD
+        for offering, alike in closeness.items()
+    )
 
 
 def _closeness(said: str, phrases: tuple[str, ...]) -> float:

@@ -92,16 +92,23 @@ def stem(word: str) -> str:
     return word
 
 
+# A sentence this long that ends with "?" asks something even without a question word.
+_QUESTION_SENTENCE_WORDS: Final = 5
+
+
 def is_question(text: str) -> bool:
     """True when the text asks something: it starts with a question word, or ends with "?"
-    and has one ("what's the weather?", "and you are?")."""
+    and has one ("what's the weather?", "and you are?") or is a sentence ("any good films to
+    watch?"), not a hedged answer ("50k?")."""
     found = words(text)
     if not found:
         return False
     question_words = word_list("question_words")
     if found[0] in question_words:
         return True
-    return text.rstrip().endswith("?") and any(word in question_words for word in found)
+    if not text.rstrip().endswith("?"):
+        return False
+    return len(found) >= _QUESTION_SENTENCE_WORDS or any(word in question_words for word in found)
 
 
 def is_gibberish(text: str) -> bool:

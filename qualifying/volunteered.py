@@ -42,6 +42,18 @@ _EMPLOYMENT: Final = (
     r"|(?:i'?m|i\s+am|this\s+is|my\s+name\s+is|name's)\s+[^\W\d_]+(?:\s+[^\W\d_]+)?\s*,?\s+from"
     r"|^(?:hi|hello|hey)?[\s,!]*[^\W\d_]+\s+from\s+[^.,;!?]+\s+here)\b"
 )
+# A need said as one: "we need ...", "I'm looking for ...", "we'd like ...".
+_STATES_NEED: Final = re.compile(
+    r"\b(?:(?:i|we)(?:'re|'m|\s+are|\s+am)?\s+(?:really\s+|just\s+|urgently\s+)?"
+    r"(?:need|want|looking\s+for|after|searching\s+for|in\s+the\s+market\s+for)"
+    r"|(?:i|we)(?:'d|\s+would)\s+(?:like|love)|(?:and|also|so)\s+need|in\s+need\s+of|looking\s+for)\b",
+    re.IGNORECASE,
+)
+# Words that name a thing to buy, in a need that matches no offering.
+_A_PRODUCT: Final = re.compile(
+    r"\b(?:software|system|tool|platform|app|solution|program|service|package|database)s?\b",
+    re.IGNORECASE,
+)
 _SPEAKS_OF_SELF: Final = re.compile(r"\b(?:i|i'm|i'd|i'll|im|me|my|myself)\b", re.IGNORECASE)
 _SELF_INTRODUCTION: Final = r"\b(?:i'?m|i am|my name is|my name's|name's|this is|call me)\s*,?\s*"
 # After a name, words that show it is the speaker's: "Ollie from Kestrel here", "Dana here".
@@ -130,13 +142,14 @@ def _plausible(
     whole_message: bool,
 ) -> bool:
     if slot == "need":
-        # A need that matches no offering, or only loosely, is as likely a misread: ask instead.
-        return answer.get("need_category") != "other" and names_offering_clearly(
-            str(answer.get("need") or said), rules.offerings, rules.offering_examples
-        )
+        return _plausible_need(answer, said, message, rules, whole_message)
     if slot == "timeline" and not whole_message:
         # "50k this year" is a yearly budget, not a purchase date.
         return not re.search(_AMOUNT + re.escape(said), message, re.IGNORECASE)
+    if slot == "authority" and not whole_message and answer.get("job_title"):
+        # "the owner handles money": a title the whole sentence gives to someone else.
+        whole = parse_authority(message)
+        return isinstance(whole, Authority) and bool(whole.job_title)
     if slot == "authority" and whole_message:
         # A sentence about the team ("our support team drowns in email") is no role; what the
         # visitor says they do ("I'm comparing options for my boss") is.
@@ -167,6 +180,30 @@ def _plausible(
         ) or re.search(re.escape(name) + _NAME_THEN_ROLE, message, re.IGNORECASE)
         return bool(introduced) and not _same(name, known.get("company"))
     return True
+
+
+def _plausible_need(
+    answer: answers.Fields, said: str, message: str, rules: Rules, whole_message: bool
+) -> bool:
+    """True when a need read unasked is one the visitor stated, not a misread.
+
+    Said as a need ("we need ...", "looking for ..."), the need is taken as the answer would
+    be; otherwise only a need naming an offering clearly counts, and a job title's words
+    ("marketing manager", "sales lead") name no need.
+    """
+    stated = _STATES_NEED.search(message)
+    if stated and not whole_message and answer.get("need_category") == "other":
+        # "need candidate tracking software": the model marked a thing the visitor wants.
+        return bool(_A_PRODUCT.search(said))
+    if answer.get("need_category") == "other":
+        return False
+    if stated:
+        return True
+    text = str(answer.get("need") or said)
+    role = parse_authority(message)
+    if isinstance(role, Authority) and role.job_title:
+        text = re.sub(re.escape(role.job_title), " ", text, flags=re.IGNORECASE)
+    return names_offering_clearly(text, rules.offerings, rules.offering_examples)
 
 
 def _same(value: Any, other_slot_value: Any) -> bool:

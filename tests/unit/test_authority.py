@@ -132,3 +132,50 @@ def test_a_huge_answer_is_read(said: str) -> None:
     # How fast is the bench's business (docs/benchmarks.md), not a timed test's.
     found = parse_authority(said)
     assert found is None or isinstance(found, (Authority, Declined))
+
+
+@pytest.mark.parametrize(
+    "said, expected",
+    [
+        # Bodies that decide, with or without "the", and the visitor who advises them.
+        ("the governors approve it, I just prepare the options", "influencer"),
+        ("partners sign off but they tend to go with what I recommend", "influencer"),
+        ("I'll take it to the parish council", "influencer"),
+        ("I'd hand this over to my line manager if it looks right", "influencer"),
+        ("the client pays for it, I'll recommend one to the client", "influencer"),
+        ("our managing director asked me to find something", "influencer"),
+        ("procurement buys, I give my input", "influencer"),
+        # Owning it, alone or with fellow owners.
+        ("I own all three salons", "decision_maker"),
+        ("the budget's mine", "decision_maker"),
+        ("mine", "decision_maker"),
+        ("it comes down to me", "decision_maker"),
+        ("I'm the one picking the software", "decision_maker"),
+        ("my co-founder and I decide on tools", "decision_maker"),
+        ("I manage the sales floor and hold the purse strings", "decision_maker"),
+        ("I'm one of the partners", "decision_maker"),
+        # What they are doing instead of buying wins over the title they hold.
+        ("developer here, just curious how this works", "researcher"),
+        ("I'm putting together a lecture on sales software", "researcher"),
+        ("writing an article on support tools", "researcher"),
+    ],
+)
+def test_who_decides_is_read_from_how_it_is_said(said: str, expected: str) -> None:
+    authority = parse_authority(said)
+    assert isinstance(authority, Authority), said
+    assert authority.level == expected, said
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["patients phone us all day", "pet owners keep emailing us", "our store managers want reports"],
+)
+def test_people_in_the_plural_are_not_the_speakers_title(said: str) -> None:
+    authority = parse_authority(said)
+    assert not isinstance(authority, Authority) or authority.job_title is None, said
+
+
+def test_the_words_after_a_title_decide_nothing_unless_they_speak_of_the_decision() -> None:
+    assert parse_authority("partner at a small architecture practice") == Authority(
+        "decision_maker", "Partner"
+    )

@@ -87,6 +87,10 @@ def test_no_need_to_share_is_a_decline(said: str) -> None:
         "what's the weather?",
         "hmm let me think",
         "ok",
+        # Questions about the world, whatever offering's words they share.
+        "what are the best numbers to pick in the lottery",
+        "who has the most subscribers on youtube",
+        "how often should a lawn need mowing",
     ],
 )
 def test_a_text_that_states_nothing_is_not_understood(said: str) -> None:
@@ -150,6 +154,8 @@ def test_spelling_is_corrected_only_close_to_the_vocabulary(said: str, expected:
         ("how much does it cost", True),
         ("Northwind Labs?", False),
         ("we need a CRM", False),
+        ("about 20k a year?", False),
+        ("any tips for keeping basil alive on a windowsill?", True),
     ],
 )
 def test_questions_are_recognised(said: str, expected: bool) -> None:
@@ -187,6 +193,22 @@ def test_a_huge_answer_is_classified(said: str) -> None:
     ],
 )
 def test_a_need_falls_into_the_offering_it_means(said: str, expected: str) -> None:
+    need = classify_need(said, OFFERINGS, RULES.offering_examples, RULES.other_needs)
+    assert isinstance(need, Need)
+    assert need.category == expected
+
+
+@pytest.mark.parametrize(
+    "said, expected",
+    [
+        # A keyword that happens to appear ("deal with", "supporter") decides less than meaning.
+        ("a chat box on our site so visitors can ask us things, to deal with the flood of calls",
+         "customer_support"),
+        # Closer to what the business does not sell than to what it sells.
+        ("software to file our quarterly tax returns for clients", "other"),
+    ],
+)  # fmt: skip
+def test_meaning_wins_over_a_stray_keyword(said: str, expected: str) -> None:
     need = classify_need(said, OFFERINGS, RULES.offering_examples, RULES.other_needs)
     assert isinstance(need, Need)
     assert need.category == expected

@@ -136,3 +136,22 @@ def test_a_period_after_an_amount_belongs_to_the_budget() -> None:
     assert (budget["budget_min"], budget["budget_period"]) == (50000, "yearly")
     assert volunteered_answer("timeline", "this year", message, {}, RULES) is None
     assert volunteered_answer("timeline", "next month", "10k, and next month", {}, RULES)
+
+
+@pytest.mark.parametrize(
+    "message, marked, expected",
+    [
+        # Said as a need, a need the model marked is taken, even one the business does not sell.
+        ("Hello, we run care homes and need rota planning software.", "rota planning software",
+         "other"),
+        ("hi, I run a florist and we need to stop forgetting to call customers back", None, "crm"),
+        # A job title's words are no need.
+        ("Hello, email marketing manager at a retailer here", None, None),
+        ("hi, I'm a support team lead at a bank", None, None),
+    ],
+)  # fmt: skip
+def test_a_need_said_in_the_opening_is_taken(
+    message: str, marked: str | None, expected: str | None
+) -> None:
+    answer = volunteered_answer("need", marked or message, message, {}, RULES)
+    assert (answer or {}).get("need_category") == expected
