@@ -21,6 +21,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 HOLDOUT_FILE = PROJECT_ROOT / "tests" / "benchmark_data" / "nlu_holdout.yml"
 NORMALISATION_FILE = PROJECT_ROOT / "tests" / "benchmark_data" / "normalisation.yml"
 TRAINING_DIR = PROJECT_ROOT / "data"
+EVAL_DIR = PROJECT_ROOT / "tests" / "eval"
 RULES_FILE = PROJECT_ROOT / "qualification_rules.yml"
 RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 
@@ -269,4 +270,26 @@ def test_no_holdout_sentence_is_in_the_training_data() -> None:
     training = {_sentence_key(text) for text in _load_training_examples()}
     assert training, f"no NLU training examples found under {TRAINING_DIR}"
     shared = sorted(text for _, text in HOLDOUT if _sentence_key(text) in training)
+    assert shared == []
+
+
+def _independent_sentences() -> list[str]:
+    """What the independent evaluation's visitors say: openings, answers, off-path questions."""
+    personas = yaml.safe_load((EVAL_DIR / "personas.yml").read_text(encoding="utf-8"))
+    said = [str(p["opening"]) for p in personas if p.get("opening")]
+    for persona in personas:
+        said += [str(answer) for answer in (persona.get("answers") or {}).values() if answer]
+    said += yaml.safe_load((EVAL_DIR / "offpath_questions.yml").read_text(encoding="utf-8"))
+    return said
+
+
+def test_no_sentence_of_the_independent_evaluation_is_in_the_training_data() -> None:
+    # Short stock phrases ("yes please", "in 3 months") are said by everybody and may be shared;
+    # a sentence of five words or more shared with the training data would be a leak.
+    training = {_sentence_key(text) for text in _load_training_examples()}
+    shared = sorted(
+        text
+        for text in _independent_sentences()
+        if len(text.split()) >= 5 and _sentence_key(text) in training
+    )
     assert shared == []
