@@ -212,3 +212,34 @@ def test_meaning_wins_over_a_stray_keyword(said: str, expected: str) -> None:
     need = classify_need(said, OFFERINGS, RULES.offering_examples, RULES.other_needs)
     assert isinstance(need, Need)
     assert need.category == expected
+
+
+@pytest.mark.parametrize(
+    "said, expected",
+    [
+        # Tracking people in a trade's own words is CRM, whatever the trade calls them.
+        ("people ask about our lessons online and I lose track of them before they sign up", "crm"),
+        ("I want all my clients and their pets in one list with when they're next due", "crm"),
+        (
+            "we get lots of wedding enquiries and need to follow each through to a signed contract",
+            "crm",
+        ),
+        ("keep a record of every guest who stayed with us and invite them back", "crm"),
+        ("I need to remember which patients are due for a check-up and remind them", "crm"),
+        ("a system to track rental enquiries until the tenant signs", "crm"),
+        (
+            "we're a charity and want automatic thank-you emails to our supporters",
+            "marketing_automation",
+        ),
+        # ...while what the business does not sell stays other.
+        ("payroll for our twelve staff", "other"),
+        ("a rota for the nurses", "other"),
+        ("book appointments online for my salon", "other"),
+        ("stock levels across our three shops", "other"),
+    ],
+)
+def test_a_need_in_a_trades_own_words_falls_into_the_offering_it_means(
+    said: str, expected: str
+) -> None:
+    need = classify_need(said, OFFERINGS, RULES.offering_examples, RULES.other_needs)
+    assert isinstance(need, Need) and need.category == expected
