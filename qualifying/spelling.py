@@ -22,6 +22,8 @@ _MOST_WORDS: Final = 100
 # A typo is corrected only when the intended word is this many times more common in English.
 _COMMONER_BY: Final = 40
 _LETTERS: Final = re.compile(r"[^\W\d_]+")
+# As common as "hoping" or "agency": an everyday English word, not a made-up brand name.
+_EVERYDAY_COUNT: Final = 5_000_000
 
 
 def corrected(text: str, vocabulary: frozenset[str]) -> str:
@@ -71,6 +73,12 @@ def _speller(vocabulary: frozenset[str]) -> SymSpell:
         if _LETTERS.fullmatch(word) and len(word) >= _SHORTEST_CORRECTED - 1:
             speller.create_dictionary_entry(word, 1)
     return speller
+
+
+def is_everyday_word(word: str) -> bool:
+    """True for a word English uses every day ("agency", "hoping"), false for rare words and
+    made-up names ("Acme", "Initech")."""
+    return _english_frequency().get(word.lower(), 0) >= _EVERYDAY_COUNT
 
 
 @cache

@@ -16,6 +16,7 @@ from qualifying.authority import Authority, parse_authority
 from qualifying.company import employer_named_in
 from qualifying.need import names_offering_clearly
 from qualifying.rules import Rules
+from qualifying.spelling import is_everyday_word
 from qualifying.text import words
 from qualifying.wordlists import word_list
 
@@ -168,6 +169,9 @@ def _plausible(
             not introduced
             and _speaks_of_employer(message, rules)
             and not set(words(company)) & word_list("not_companies")
+            # One everyday word ("Agency founder here", "Looking for…") is how the sentence
+            # starts, not a company's name.
+            and not (len(words(company)) == 1 and is_everyday_word(company))
             and not _same(company, known.get("person_name"))
         )
     if slot == "person_name":

@@ -48,6 +48,16 @@ RULES = load_rules(Path(__file__).resolve().parents[2] / "qualification_rules.ym
             {},
             {"person_name": "Marcus Reid"},
         ),
+        # an everyday word opening the sentence is not a company; a made-up name is
+        ("company", "Studio", "Studio owner from Porto here, we need a crm", {}, None),
+        ("company", "Hoping", "Hoping to find a crm for my team, I'm CTO at Brandwell", {}, None),
+        (
+            "company",
+            "Brandwell",
+            "Hoping to find a crm for my team, I'm CTO at Brandwell",
+            {},
+            {"company": "Brandwell"},
+        ),
         # a name introduced with "I'm" is not a company
         ("company", "Marcus Reid", "Hi, I'm Marcus Reid, CEO of Copperline", {}, None),
         (
