@@ -231,6 +231,10 @@ def test_meaning_wins_over_a_stray_keyword(said: str, expected: str) -> None:
             "we're a charity and want automatic thank-you emails to our supporters",
             "marketing_automation",
         ),
+        (
+            "messages from worried families get missed and every enquiry must be answered",
+            "customer_support",
+        ),
         # ...while what the business does not sell stays other.
         ("payroll for our twelve staff", "other"),
         ("a rota for the nurses", "other"),
