@@ -81,8 +81,7 @@ class BenchBot:
     def read_lead(self, sender_id: str) -> dict[str, Any] | None:
         """The lead of one conversation as `leadbot leads show --json` prints it, or None."""
         with self.sessions.begin() as session:
-            lead = leads.lead_for_sender(session, sender_id)
-            return None if lead is None else leads.lead_record(lead)
+            return leads.record_for_sender(session, sender_id)
 
 
 @dataclass(frozen=True)

@@ -117,8 +117,8 @@ def _users(args: argparse.Namespace, url: str) -> int:
 def _records(args: argparse.Namespace, url: str) -> list[dict[str, Any]] | None:
     with make_session_factory(make_engine(url)).begin() as session:
         if args.leads_command == "show":
-            lead = leads.lead_for_sender(session, args.sender_id)
-            return None if lead is None else [leads.lead_record(lead)]
+            record = leads.record_for_sender(session, args.sender_id)
+            return None if record is None else [record]
         return [leads.lead_record(lead) for lead in leads.list_leads(session)]
 
 

@@ -60,6 +60,7 @@ __all__ = [
     "TranscriptLine",
     "answers_on_file",
     "lead_for_sender",
+    "record_for_sender",
     "lead_record",
     "list_leads",
     "note_visit",
@@ -212,6 +213,12 @@ def lead_for_sender(session: Session, sender_id: str) -> Lead | None:
     return session.scalars(
         _leads_with_relations().join(Lead.conversations).where(Conversation.sender_id == sender_id)
     ).first()
+
+
+def record_for_sender(session: Session, sender_id: str) -> dict[str, Any] | None:
+    """The lead record of a conversation as `leadbot leads show` prints it, or None."""
+    lead = lead_for_sender(session, sender_id)
+    return None if lead is None else lead_record(lead)
 
 
 def note_visit(

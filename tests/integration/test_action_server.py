@@ -41,8 +41,7 @@ class ActionServer:
         engine = make_engine(self.database_url)
         try:
             with make_session_factory(engine).begin() as session:
-                lead = leads.lead_for_sender(session, sender_id)
-                return None if lead is None else leads.lead_record(lead)
+                return leads.record_for_sender(session, sender_id)
         finally:
             engine.dispose()
 

@@ -117,8 +117,7 @@ def _submit(tracker: Tracker) -> tuple[list[dict[str, Any]], list[str]]:
 
 def _lead(store: Any, sender_id: str = "visitor-1") -> dict[str, Any] | None:
     with store.begin() as session:
-        lead = leads.lead_for_sender(session, sender_id)
-        return None if lead is None else leads.lead_record(lead)
+        return leads.record_for_sender(session, sender_id)
 
 
 def test_an_understood_answer_is_normalised_and_saved_at_once(store: Any) -> None:

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import requests
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot import launcher, settings, training
+from crm_bridge import leads
+from crm_bridge.store import make_engine, make_session_factory
 
 LEADBOT = str(Path(sys.executable).parent / "leadbot")
 API_TOKEN = "test-api-token"
@@ -48,18 +51,14 @@ class RunningBot:
         return self.settings.database_url
 
     def lead(self, sender_id: str) -> dict[str, Any] | None:
-        """The lead of a conversation, read as an operator reads it: `leadbot leads show`."""
-        result = subprocess.run(
-            [LEADBOT, "leads", "show", "--sender-id", sender_id, "--json"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**os.environ, "LEADBOT_DATABASE_URL": self.database_url},
-        )
-        if result.returncode == 1:
-            return None
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
+        """The lead of a conversation, as `leadbot leads show --json` prints it.
+
+        Read in this process: starting the command for every conversation cost more CPU than
+        the conversation itself (tests/integration/test_cli.py runs the command).
+        """
+        with _sessions(self.database_url).begin() as session:
+            record = leads.record_for_sender(session, sender_id)
+        return None if record is None else json.loads(json.dumps(record))
 
     def say(self, sender_id: str, text: str) -> list[dict[str, Any]]:
         """Sends one visitor message through the REST channel and returns the bot's replies."""
@@ -87,6 +86,11 @@ class RunningBot:
             f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}"
             for log in sorted(self.workdir.glob("*.log"))
         )
+
+
+@cache
+def _sessions(database_url: str) -> sessionmaker[Session]:
+    return make_session_factory(make_engine(database_url))
 
 
 def free_port() -> int:
