@@ -10,7 +10,7 @@ PIP_FLAGS := --disable-pip-version-check --quiet
 # uv installs the pinned environments several times faster than pip; it lives in a venv of its own.
 UV_VERSION := 0.13.9
 UV := .venv-uv/bin/uv
-UV_INSTALL := $(UV) pip install --quiet
+UV_INSTALL := $(UV) pip install --quiet --compile-bytecode
 
 .PHONY: help install run test lint train system-packages clean
 
