@@ -48,8 +48,12 @@ def test_every_section_reports_without_breaking(
 ) -> None:
     out, data = smoke_run
     reported = {section["name"]: section for section in data["sections"]}
-    assert reported[name]["error"] is None, reported[name]["error"]
-    assert f"## {reported[name]['title']}" in (out / PAGE).read_text(encoding="utf-8")
+    section = reported[name]
+    assert section["error"] is None, section["error"]
+    assert section["title"]
+    assert f"## {section['title']}" in (out / PAGE).read_text(encoding="utf-8")
+    assert all(target["measured"] for target in section["targets"])
+    assert all(target["why_not"] for target in section["targets"] if not target["met"])
 
 
 @pytest.mark.rasa
