@@ -12,7 +12,7 @@ UV_VERSION := 0.13.9
 UV := .venv-uv/bin/uv
 UV_INSTALL := $(UV) pip install --quiet --compile-bytecode
 
-.PHONY: help install run test lint train system-packages clean
+.PHONY: help install install-parallel run test lint train system-packages clean
 
 help:
 	@echo "make run    install what is missing, train if needed, start the bot (Ctrl-C stops it)"
@@ -51,6 +51,11 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(RASA_VENV)/.installed $(APP_VENV)/.installed node_modules/.installed
 
+# The two environments and the widget's packages are independent: installed side by side, the
+# slowest of them sets the wait instead of their sum (apt-get, which takes a lock, runs apart).
+install-parallel:
+	@$(MAKE) --no-print-directory --jobs=3 --output-sync=target install
+
 # What the tests start themselves: PostgreSQL (the store runs on SQLite and PostgreSQL), Redis
 # (shared lock and tracker stores, Slack's seen events across workers) and Chromium (Playwright
 # drives Debian's; it never downloads one). One apt-get for whatever is missing.
@@ -64,16 +69,16 @@ system-packages:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-train: install
+train: install-parallel
 	$(APP_VENV)/bin/leadbot train
 
-run: install
+run: install-parallel
 	$(APP_VENV)/bin/leadbot run
 
-test: install system-packages train
+test: install-parallel system-packages train
 	$(APP_VENV)/bin/python -m pytest
 
-lint: install
+lint: install-parallel
 	$(APP_VENV)/bin/ruff check .
 	$(APP_VENV)/bin/ruff format --check .
 	$(APP_VENV)/bin/mypy
@@ -84,5 +89,5 @@ clean:
 # The benchmark: every section, then docs/benchmarks.md, .json and the plot (up to ~20 minutes).
 # Redis backs the two-worker Rasa server of the load section.
 .PHONY: bench
-bench: install system-packages
+bench: install-parallel system-packages
 	$(APP_VENV)/bin/python -m benchmarks.bench
