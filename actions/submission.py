@@ -40,21 +40,13 @@ class ActionSubmitQualification(Action):
         try:
             await lead_store.submit(tracker, tracker.slots, qualification, handoff_reason)
         except SQLAlchemyError as error:
-            log.error(
-                "saving the qualification failed sender_id=%s error=%s",
-                tracker.sender_id,
-                type(error).__name__,
-            )
+            _log_failure("saving the qualification", tracker, error)
             try:
                 # Written by the action server's retry once the store is back: never asked
                 # again of the visitor, and never announced twice.
                 await lead_store.keep(tracker, tracker.slots, qualification, handoff_reason)
             except OSError as kept_error:
-                log.error(
-                    "keeping the qualification failed sender_id=%s error=%s",
-                    tracker.sender_id,
-                    type(kept_error).__name__,
-                )
+                _log_failure("keeping the qualification", tracker, kept_error)
                 dispatcher.utter_message(response="utter_save_failed")
                 return []
             dispatcher.utter_message(response="utter_save_pending")
@@ -78,15 +70,16 @@ class ActionRequestHandoff(Action):
         try:
             await lead_store.hand_off(tracker, tracker.slots)
         except SQLAlchemyError as error:
-            log.error(
-                "saving the handoff failed sender_id=%s error=%s",
-                tracker.sender_id,
-                type(error).__name__,
-            )
+            _log_failure("saving the handoff", tracker, error)
             dispatcher.utter_message(response="utter_save_failed")
             return []
         dispatcher.utter_message(response="utter_handoff_created")
         return [SlotSet("handoff_requested", True)]
+
+
+def _log_failure(what: str, tracker: Tracker, error: Exception) -> None:
+    # The error's class only: its text can quote the row, with the visitor's words.
+    log.error("%s failed sender_id=%s error=%s", what, tracker.sender_id, type(error).__name__)
 
 
 def _next_steps(slots: dict[str, Any], temperature: str, wants_person: bool) -> str:
