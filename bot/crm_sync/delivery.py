@@ -25,6 +25,8 @@ class Call:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     accepted: frozenset[int] = SUCCESS
+    # Signs the request as it goes out (requests' auth protocol), e.g. with an OAuth token.
+    auth: requests.auth.AuthBase | None = None
 
 
 @dataclass(frozen=True)
@@ -53,28 +55,51 @@ class Destination(Protocol):
 def send(http: requests.Session, call: Call, timeout_s: float) -> Outcome:
     """Send one call with a timeout and classify the answer.
 
-    Delivered when the status is one the call accepts; a timeout, a lost connection, 408, 409,
-    425, 429 and 5xx are worth retrying (429 and 503 with the service's Retry-After, capped at
-    an hour); anything else (a bad request, a refused token) fails for good.
+    Delivered when the status is one the call accepts; a timeout, a lost connection and the
+    statuses `refusal` retries are worth retrying; anything else (a bad request, a refused
+    token) fails for good; when the call's auth cannot sign it, the auth says which (`Unsent`).
     """
     try:
         response = http.request(
-            call.method, call.url, data=call.body, headers=call.headers, timeout=timeout_s
+            call.method,
+            call.url,
+            data=call.body,
+            headers=call.headers,
+            timeout=timeout_s,
+            auth=call.auth,
         )
+    except Unsent as unsent:
+        return unsent.outcome
     except requests.RequestException as error:
         return Outcome("retry", type(error).__name__)
     if response.status_code in call.accepted:
         return Outcome("sent")
-    problem = f"HTTP {response.status_code} {_error_code(response)}".strip()
+    return refusal(response)
+
+
+class Unsent(Exception):
+    """Raised while a call goes out (by its auth) when it cannot be sent; ``outcome`` says
+    whether to try again, and its problem never holds a secret."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.problem)
+        self.outcome = outcome
+
+
+def refusal(response: requests.Response, asked: str = "") -> Outcome:
+    """What an answer that delivered nothing means: 408, 409, 425, 429 and 5xx are retried
+    (after the Retry-After of a 429 or 503, capped at an hour), anything else failed for good.
+    ``asked`` names the request in the problem when it was not the call itself."""
+    problem = f"{asked}HTTP {response.status_code} {error_code(response)}".strip()
     if response.status_code not in RETRYABLE_STATUSES:
         return Outcome("failed", problem)
     wait = retry_after_seconds(response.headers.get("Retry-After"))
     return Outcome("retry", problem, None if wait is None else min(MAX_RETRY_AFTER_S, wait))
 
 
-def _error_code(response: requests.Response) -> str:
-    """The service's error code (HubSpot's category, Salesforce's errorCode), never its
-    message: messages can quote the email or name that was sent."""
+def error_code(response: requests.Response) -> str:
+    """The service's error code (HubSpot's category, Salesforce's errorCode, OAuth's error),
+    never its message: messages can quote the email or name that was sent."""
     try:
         body: Any = response.json()
     except ValueError:

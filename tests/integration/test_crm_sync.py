@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -44,8 +45,8 @@ def syncing(
     policy: RetryPolicy = FAST,
     **settings: str,
 ) -> Iterator[SyncWorker]:
-    destinations = config.load({**apis.env(), **settings}).destinations
-    worker = SyncWorker(sessions, destinations, policy, timeout_s=TIMEOUT_S, poll_s=0.05)
+    loaded = config.load({**apis.env(), "LEADBOT_CRM_TIMEOUT_S": str(TIMEOUT_S), **settings})
+    worker = SyncWorker(sessions, loaded.destinations, policy, loaded.timeout_s, poll_s=0.05)
     worker.start()
     try:
         yield worker
@@ -212,7 +213,7 @@ def _leadbot(database_url: str, *args: str, env: dict[str, str] | None = None) -
 
 @contextmanager
 def sync_process(
-    database_url: str, apis: CrmApis, log: Path, max_attempts: int = 3
+    database_url: str, apis: CrmApis, log: Path, max_attempts: int = 3, **settings: str
 ) -> Iterator[None]:
     """`leadbot sync` as `make run` starts it, in a process of its own."""
     environment = {
@@ -223,6 +224,7 @@ def sync_process(
         "LEADBOT_CRM_RETRY_BASE_S": "0.05",
         "LEADBOT_CRM_RETRY_MAX_S": "0.3",
         "LEADBOT_CRM_MAX_ATTEMPTS": str(max_attempts),
+        **settings,
     }
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -264,6 +266,111 @@ def test_the_sync_process_dead_letters_shows_status_without_personal_data_and_re
     for shown in (json.dumps(status), text, log):
         assert "dana@acme.test" not in shown and "Dana" not in shown and "Reyes" not in shown
     assert {m.status for m in _messages(sessions)} == {"sent"}
+
+
+def test_salesforce_gets_a_token_when_none_is_set_and_renews_it_once_when_it_expires(
+    session_factory: sessionmaker[Session],
+) -> None:
+    made = make_lead(session_factory, email="dana@acme.test")
+    with crm_apis() as apis:
+        apis.sf_rotates_refresh_tokens = True  # the second refresh needs the first's new one
+        settings = {
+            **apis.salesforce_grant_env(),
+            "LEADBOT_SALESFORCE_TOKEN": "",
+            # The org's old address: each token's answer says where it is now.
+            "LEADBOT_SALESFORCE_INSTANCE_URL": apis.url.replace("127.0.0.1", "localhost"),
+        }
+        with syncing(session_factory, apis, **settings):
+            _wait(_all_settled(session_factory, 3))
+            apis.expire_salesforce_sessions()  # the org's session timeout passes
+            with session_factory.begin() as session:
+                lifecycle.apply_scoring(session, made["lead_id"], WARM, "rep@example.com")
+            _wait(lambda: apis.statuses("salesforce") == [201, 401, 200])
+            _wait(_all_settled(session_factory, 3))
+    # One token before the first request, one more when it expired; the refused request was
+    # sent again with the new token within the same attempt.
+    assert apis.statuses("salesforce_login") == [200, 200]
+    assert apis.accepted("salesforce") == {str(made["lead_id"]): 2}
+    by_kind = {m.kind: m for m in _messages(session_factory)}
+    assert (by_kind["salesforce"].status, by_kind["salesforce"].attempts) == ("sent", 1)
+    assert apis.sf_leads[str(made["lead_id"])]["Rating"] == "Warm"
+    assert apis.created["salesforce"] == 1
+
+
+def test_a_token_endpoint_down_or_slow_is_tried_again_without_resending_the_lead(
+    session_factory: sessionmaker[Session],
+) -> None:
+    made = make_lead(session_factory, email="dana@acme.test")
+    with crm_apis() as apis:
+        apis.expire_salesforce_sessions()  # the token in the environment expired
+        # Down, then too slow: the token it issued arrives after the client gave up.
+        apis.scripts["salesforce_login"] = [Answer(503), Answer(timeout_s=1.5)]
+        with syncing(session_factory, apis, **apis.salesforce_grant_env()):
+            _wait(_all_settled(session_factory, 3))
+    assert [(r.status, r.late) for r in apis.received if r.service == "salesforce_login"] == [
+        (503, False),
+        (200, True),
+        (200, False),
+    ]
+    # The expired token was refused once; later attempts renewed it before sending the lead.
+    assert apis.statuses("salesforce") == [401, 201]
+    by_kind = {m.kind: m for m in _messages(session_factory)}
+    assert (by_kind["salesforce"].status, by_kind["salesforce"].attempts) == ("sent", 3)
+    assert apis.accepted("salesforce") == {str(made["lead_id"]): 1}
+
+
+def test_a_refused_salesforce_refresh_is_a_dead_letter_and_no_secret_reaches_a_log(
+    database_url: str, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    made = make_lead(session_factory, name="Dana Reyes", email="dana@acme.test")
+    with crm_apis() as apis:
+        secrets = (apis.salesforce_token, apis.sf_refresh_token, apis.sf_client_secret)
+        apis.expire_salesforce_sessions()  # the token in the environment expired long ago
+        grant = apis.salesforce_grant_env()
+        with sync_process(database_url, apis, tmp_path / "sync.log", **grant):
+            _wait(_all_settled(session_factory, 3))
+            apis.expire_salesforce_sessions()
+            apis.sf_refresh_token = "5Aep861test.granted-again"  # the user revoked the old one
+            with session_factory.begin() as session:
+                lifecycle.apply_scoring(session, made["lead_id"], WARM, "rep@example.com")
+            _wait(lambda: apis.statuses("salesforce") == [401, 201, 401])
+            _wait(_all_settled(session_factory, 3))
+            status = json.loads(_leadbot(database_url, "sync", "status", "--json"))
+            text = _leadbot(database_url, "sync", "status")
+    assert apis.statuses("salesforce_login") == [200, 400]
+    [letter] = status["dead_letters"]
+    assert (letter["destination"], letter["lead_id"]) == ("salesforce", made["lead_id"])
+    assert (letter["attempts"], letter["error"]) == (1, "token refresh: HTTP 400 invalid_grant")
+    assert status["destinations"]["hubspot"]["sent"] == 1
+    log = (tmp_path / "sync.log").read_text()
+    assert "crm.sync.salesforce_token_renewed" in log and "invalid_grant" in log
+    for shown in (log, json.dumps(status), text):
+        for secret in (*secrets, *apis.sf_tokens_issued):
+            assert secret not in shown
+        assert "dana@acme.test" not in shown and "Reyes" not in shown
+
+
+@pytest.mark.parametrize(
+    "given, missing",
+    [
+        (
+            ["LEADBOT_SALESFORCE_CLIENT_ID"],
+            ["LEADBOT_SALESFORCE_CLIENT_SECRET", "LEADBOT_SALESFORCE_REFRESH_TOKEN"],
+        ),
+        (
+            ["LEADBOT_SALESFORCE_CLIENT_ID", "LEADBOT_SALESFORCE_CLIENT_SECRET"],
+            ["LEADBOT_SALESFORCE_REFRESH_TOKEN"],
+        ),
+    ],
+)
+def test_half_a_salesforce_refresh_grant_is_refused_naming_what_is_missing(
+    given: list[str], missing: list[str]
+) -> None:
+    with crm_apis() as apis:
+        grant = apis.salesforce_grant_env()
+        environment = {**apis.env(), **{name: grant[name] for name in given}}
+    with pytest.raises(config.ConfigError, match=re.escape(f"{', '.join(missing)} not set")):
+        config.load(environment)
 
 
 def test_the_review_app_shows_each_lead_s_deliveries_and_warns_of_dead_letters(

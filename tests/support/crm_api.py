@@ -1,6 +1,6 @@
 """Loopback stand-ins for the CRMs leadbot syncs to, checking each request as the real API does.
 
-One server answers for three services, each on its own paths:
+One server answers for every service, each on its own paths:
 
 - HubSpot CRM v3: ``POST /crm/v3/objects/contacts/batch/upsert`` with ``Authorization: Bearer
   <private app token>`` and ``{"inputs": [{"idProperty": "email", "id": <email>, "properties":
@@ -9,7 +9,13 @@ One server answers for three services, each on its own paths:
 - Salesforce REST: ``PATCH /services/data/v60.0/sobjects/Lead/Leadbot_Lead_Id__c/<id>`` with a
   Bearer token and a JSON object of Lead fields; unknown fields are a 400 ``INVALID_FIELD``,
   a new Lead without LastName or Company a 400 ``REQUIRED_FIELD_MISSING``. 201 created, 200
-  updated.
+  updated. A token that expired (``expire_salesforce_sessions``), or is used at another host
+  than its org's, is a 401 ``INVALID_SESSION_ID``.
+- Salesforce OAuth (service ``salesforce_login``): ``POST /services/oauth2/token``, a form with
+  ``grant_type=refresh_token``, the connected app's ``client_id`` and ``client_secret`` and the
+  ``refresh_token``; issues a new access token with the org's ``instance_url`` (and a new
+  refresh token, voiding the one used, with ``sf_rotates_refresh_tokens``), or answers 400
+  ``unsupported_grant_type``, ``invalid_client_id``, ``invalid_client`` or ``invalid_grant``.
 - A webhook: ``POST /hooks/leads`` whose ``X-Leadbot-Signature`` must be the HMAC-SHA256 of
   ``<X-Leadbot-Timestamp>.<body>`` under the shared secret, the timestamp within 5 minutes.
 
@@ -30,9 +36,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 HUBSPOT_PATH = "/crm/v3/objects/contacts/batch/upsert"
 SALESFORCE_PREFIX = "/services/data/v60.0/sobjects/Lead/Leadbot_Lead_Id__c/"
+SALESFORCE_TOKEN_PATH = "/services/oauth2/token"
+EXPIRED_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 WEBHOOK_PATH = "/hooks/leads"
 HUBSPOT_PROPERTIES = {
     "email",
@@ -72,7 +81,7 @@ class Answer:
 
 @dataclass
 class Received:
-    service: str  # hubspot, salesforce, webhook
+    service: str  # hubspot, salesforce, salesforce_login, webhook
     at: float
     status: int  # what the service answered
     key: str | None  # the record it was about: email, external id, lead id
@@ -85,17 +94,34 @@ class CrmApis:
 
     hubspot_token: str = "pat-na1-test-token"
     salesforce_token: str = "00Dxx0000000001!AQ4AQ.test"
+    # The connected app's consumer key and secret, and the refresh token a user gave it.
+    sf_client_id: str = "3MVG9test.consumer-key"
+    sf_client_secret: str = "sf-consumer-secret-test"
+    sf_refresh_token: str = "5Aep861test.refresh-token"
+    # The connected app's refresh token rotation: each refresh voids the token it used.
+    sf_rotates_refresh_tokens: bool = False
     webhook_secret: str = "whsec-test-secret"
     url: str = ""
     scripts: dict[str, list[Answer]] = field(
-        default_factory=lambda: {"hubspot": [], "salesforce": [], "webhook": []}
+        default_factory=lambda: {
+            "hubspot": [],
+            "salesforce": [],
+            "salesforce_login": [],
+            "webhook": [],
+        }
     )
+    # The Salesforce access tokens that open a session now, and every one issued.
+    sf_sessions: set[str] = field(default_factory=set)
+    sf_tokens_issued: list[str] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     contacts: dict[str, dict[str, str]] = field(default_factory=dict)
     sf_leads: dict[str, dict[str, Any]] = field(default_factory=dict)
     hooked: dict[int, dict[str, Any]] = field(default_factory=dict)
     created: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.sf_sessions.add(self.salesforce_token)
 
     def accepted(self, service: str) -> Counter[str | None]:
         """How many requests about each record the service accepted and answered in time."""
@@ -107,6 +133,20 @@ class CrmApis:
 
     def statuses(self, service: str) -> list[int]:
         return [r.status for r in self.received if r.service == service]
+
+    def expire_salesforce_sessions(self) -> None:
+        """Every access token issued so far stops working, as when the org's session timeout
+        passes."""
+        self.sf_sessions.clear()
+
+    def salesforce_grant_env(self) -> dict[str, str]:
+        """The environment that lets leadbot renew Salesforce tokens at this stand-in."""
+        return {
+            "LEADBOT_SALESFORCE_CLIENT_ID": self.sf_client_id,
+            "LEADBOT_SALESFORCE_CLIENT_SECRET": self.sf_client_secret,
+            "LEADBOT_SALESFORCE_REFRESH_TOKEN": self.sf_refresh_token,
+            "LEADBOT_SALESFORCE_LOGIN_URL": self.url,
+        }
 
     def env(self) -> dict[str, str]:
         """The environment that points leadbot's sync at these stand-ins."""
@@ -153,8 +193,10 @@ class CrmApis:
             return 404, [{"errorCode": "NOT_FOUND"}], None
         if method != "PATCH":
             return 405, [{"errorCode": "METHOD_NOT_ALLOWED"}], None
-        if headers.get("Authorization") != f"Bearer {self.salesforce_token}":
-            return 401, [{"errorCode": "INVALID_SESSION_ID"}], None
+        token = str(headers.get("Authorization") or "").removeprefix("Bearer ")
+        # A token opens a session at its org's host only.
+        if token not in self.sf_sessions or headers.get("Host") != urlsplit(self.url).netloc:
+            return 401, EXPIRED_SESSION, None
         external_id = path.removeprefix(SALESFORCE_PREFIX)
         record = _json(headers, body)
         if not isinstance(record, dict) or not set(record) <= SALESFORCE_FIELDS:
@@ -166,6 +208,42 @@ class CrmApis:
         self.sf_leads.setdefault(external_id, {}).update(record)
         answer = {"id": f"00Q{external_id:0>15}", "success": True, "errors": [], "created": created}
         return (201 if created else 200), answer, external_id
+
+    def salesforce_login(
+        self, method: str, path: str, headers: Any, body: bytes
+    ) -> tuple[int, Any, Any]:
+        if method != "POST" or path != SALESFORCE_TOKEN_PATH:
+            return 404, {"error": "not_found"}, None
+        form = {name: values[-1] for name, values in parse_qs(body.decode()).items()}
+        if headers.get("Content-Type") != "application/x-www-form-urlencoded":
+            return 400, {"error": "invalid_request", "error_description": "bad content"}, None
+        if form.get("grant_type") != "refresh_token":
+            return 400, {"error": "unsupported_grant_type"}, None
+        if form.get("client_id") != self.sf_client_id:
+            return 400, {"error": "invalid_client_id"}, None
+        if form.get("client_secret") != self.sf_client_secret:
+            return 400, {"error": "invalid_client"}, None
+        if form.get("refresh_token") != self.sf_refresh_token:
+            error = {"error": "invalid_grant", "error_description": "expired access/refresh token"}
+            return 400, error, None
+        token = f"00Dxx0000000001!AQ4AQ.issued{len(self.sf_tokens_issued) + 1}"
+        self.sf_tokens_issued.append(token)
+        self.sf_sessions.add(token)
+        rotated = {}
+        if self.sf_rotates_refresh_tokens:
+            self.sf_refresh_token = f"5Aep861test.rotated{len(self.sf_tokens_issued)}"
+            rotated = {"refresh_token": self.sf_refresh_token}
+        answer = {
+            "access_token": token,
+            "instance_url": self.url,
+            "id": f"{self.url}/id/00Dxx0000000001EAA/005xx000001SwiUAAS",
+            "token_type": "Bearer",
+            "issued_at": str(int(time.time() * 1000)),
+            "scope": "api refresh_token",
+            "signature": "c2lnbmF0dXJlLW9mLWlkLWFuZC1pc3N1ZWRfYXQ=",
+            **rotated,
+        }
+        return 200, answer, form["client_id"]
 
     def webhook(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, Any, Any]:
         if method != "POST" or path != WEBHOOK_PATH:
@@ -206,6 +284,8 @@ def _json(headers: Any, body: bytes) -> Any:
 def _service(path: str) -> str:
     if path.startswith("/crm/"):
         return "hubspot"
+    if path.startswith("/services/oauth2/"):
+        return "salesforce_login"
     if path.startswith("/services/"):
         return "salesforce"
     return "webhook"
