@@ -109,14 +109,19 @@ class ValidateQualificationForm(FormValidationAction):
     ) -> list[EventType]:
         """Understands every form slot the latest message set, in the form's order."""
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        # A correction of an earlier answer is no answer to the question being asked.
+        revised = returning.revision_in_form(dispatcher, tracker) or {}
+        tracker.slots.update(revised)
         slots = {
-            slot: value for slot, value in tracker.slots_to_validate().items() if slot in required
+            slot: value
+            for slot, value in tracker.slots_to_validate().items()
+            if slot in required and slot not in revised
         }
         for slot, value in list(slots.items()):
             validated = self._validate(slot, value, dispatcher, tracker, domain)
             slots.update(validated)
             tracker.slots.update(validated)  # later slots see what earlier ones decided
-        return [SlotSet(slot, value) for slot, value in slots.items()]
+        return [SlotSet(slot, value) for slot, value in {**slots, **revised}.items()]
 
     def _validate(
         self,

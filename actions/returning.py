@@ -5,13 +5,15 @@ session id; Rasa starts a new session after ``session_expiration_time``), or by 
 email the store already has, in a new conversation on any channel. Either way the answers on
 file fill the questions still open. After the qualification, a statement that answers a
 qualifying question again ("our budget grew to 80k") changes that answer and re-scores the
-lead; the store keeps the change in the lead's events and the new score in its history.
+lead; the store keeps the change in the lead's events and the new score in its history. In the
+middle of the form, a correction ("sorry, make that 80k not 50k") changes an earlier answer the
+same way, and the form goes on with its question; the lead is scored when the form ends.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from rasa_sdk import Action, Tracker
@@ -20,11 +22,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import lead_store
+from actions import conversation, lead_store
 from actions.settings import current_rules
 from crm_bridge.leads import AnswersOnFile
-from qualifying import answers
-from qualifying.scoring import score_lead
+from qualifying import answers, revisions
+from qualifying.need import OTHER as OTHER_NEED
+from qualifying.rules import Rules
+from qualifying.scoring import annual_budget, score_lead
+from qualifying.text import is_question
 from qualifying.volunteered import unmarked_answer, volunteered_answer
 
 log = logging.getLogger(__name__)
@@ -105,11 +110,19 @@ class ActionReviseAnswer(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        revised = _revised_answers(tracker)
+        # Rasa filled the slots the model marked with raw words ("10k a year"): those keep
+        # their answers unless the words change them.
+        kept = {
+            slot: _before_message(tracker, slot)
+            for slot in answers.FORM_SLOTS
+            if isinstance(tracker.get_slot(slot), str)
+        }
+        revised = revised_answers(tracker)
         if not revised:
             dispatcher.utter_message(response="utter_anything_else")
-            return []
-        slots = {**tracker.slots, **revised}
+            return [SlotSet(slot, value) for slot, value in kept.items()]
+        kept.update(revised)
+        slots = {**tracker.slots, **kept}
         fields = answers.lead_fields(slots)
         qualification = score_lead(answers.qualifying_answers(fields), current_rules())
         hot = qualification.temperature == "hot"
@@ -122,7 +135,7 @@ class ActionReviseAnswer(Action):
                 type(error).__name__,
             )
             dispatcher.utter_message(response="utter_save_failed")
-            return []
+            return [SlotSet(slot, value) for slot, value in kept.items() if slot not in revised]
         log.info(
             "answer changed sender_id=%s questions=%s temperature=%s",
             tracker.sender_id,
@@ -130,31 +143,137 @@ class ActionReviseAnswer(Action):
             qualification.temperature,
         )
         dispatcher.utter_message(response="utter_answer_updated")
-        return [SlotSet(slot, value) for slot, value in revised.items()]
+        return [SlotSet(slot, value) for slot, value in kept.items()]
 
 
-def _revised_answers(tracker: Tracker) -> dict[str, Any]:
-    """The qualifying answers the latest message gives that differ from the ones on file.
+def revision_in_form(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any] | None:
+    """In the middle of the form: the slot values when the latest message corrects an earlier
+    answer ("sorry, make that 80k not 50k") while another question is being asked.
+
+    The changed answers replace the earlier ones and the question being asked stays open, to be
+    asked again once; the visitor is told the change was made. A message that takes an answer
+    back in words no parser understands ("scratch that") is answered politely and changes
+    nothing. Returns None for every other message, which is read as usual: an answer to the
+    question being asked stays an answer.
+    """
+    message = str((tracker.latest_message or {}).get("text") or "")
+    corrected = revisions.correction(message)
+    if corrected is None or is_question(message):
+        return None
+    requested = tracker.get_slot("requested_slot")
+    answered = [
+        slot
+        for slot in answers.QUALIFYING_SLOTS
+        if slot != requested and answers.is_answered(_before_message(tracker, slot))
+    ]
+    if not answered:
+        return None
+    still_open = {requested: None} if requested else {}
+    revised = revised_answers(tracker, answered)
+    if revised:
+        log.info(
+            "answer changed in the form sender_id=%s questions=%s",
+            tracker.sender_id,
+            ",".join(sorted(revised)),
+        )
+        dispatcher.utter_message(response="utter_answer_changed")
+        return {**revised, **still_open}
+    # "scratch that, let me talk to a person" asks for a person, read as usual.
+    wants_person = conversation.latest_intent(tracker)[0] == "request_human"
+    if (
+        requested
+        and corrected.takes_back
+        and not wants_person
+        and not _answers(requested, corrected.words)
+    ):
+        dispatcher.utter_message(response="utter_change_not_understood")
+        return still_open
+    return None
+
+
+def revised_answers(
+    tracker: Tracker, questions: Sequence[str] = answers.QUALIFYING_SLOTS
+) -> dict[str, Any]:
+    """The answers to `questions` that the latest message gives and that differ from the ones
+    given before it.
 
     Words the model marked for a question are read first, then an answer clear without the
     model (an amount said as money, a named offering, a role); a question left unsaid keeps
-    its answer.
+    its answer. A correction ("sorry, make that 80k not 50k") is read without its correction
+    words and the answer it takes back, and its new words answer a question by themselves.
     """
     message = str((tracker.latest_message or {}).get("text") or "")
-    marked = {
-        entity.get("entity"): str(entity.get("value") or "")
-        for entity in (tracker.latest_message or {}).get("entities") or []
-    }
+    corrected = revisions.correction(message)
+    text = corrected.words if corrected else message
+    marked: dict[str, str] = {}
+    for entity in (tracker.latest_message or {}).get("entities") or []:
+        value = str(entity.get("value") or "")
+        # The model may mark the answer taken back ("50k" in "make that 80k not 50k") or the
+        # correction's own words ("scratch that"): only the new words count.
+        if corrected and value.lower() not in corrected.words.lower():
+            continue
+        if value and entity.get("entity") not in marked:
+            marked[str(entity.get("entity"))] = value
     rules = current_rules()
     revised: dict[str, Any] = {}
-    for slot in answers.QUALIFYING_SLOTS:
-        said = marked.get(slot) or unmarked_answer(slot, message, tracker.slots, rules)
-        if not said:
-            continue
-        understood = volunteered_answer(slot, said, message, tracker.slots, rules)
-        if understood is not None and _meaning(understood) != _meaning(tracker.get_slot(slot)):
+    for slot in questions:
+        earlier = _before_message(tracker, slot)
+        if corrected:
+            understood = _corrected_answer(slot, marked.get(slot) or text, earlier, rules)
+        else:
+            said = marked.get(slot) or unmarked_answer(slot, message, tracker.slots, rules)
+            understood = (
+                volunteered_answer(slot, said, message, tracker.slots, rules) if said else None
+            )
+        if understood is not None and _meaning(understood) != _meaning(earlier):
             revised[slot] = understood
     return revised
+
+
+def _corrected_answer(slot: str, said: str, earlier: Any, rules: Rules) -> dict[str, Any] | None:
+    """The new answer a correction's words give, or None.
+
+    A need counts as a need said unasked would (any words read as a need of some kind), and
+    never in words that describe the visitor's role ("actually I run the support team"). An
+    amount said alone ("make that 80k" after "50k a year") keeps the period of the budget it
+    corrects.
+    """
+    if slot == "need":
+        if answers.understand("authority", said, rules) is not None:
+            return None
+        return volunteered_answer(slot, said, said, {}, rules)
+    understood = answers.understand(slot, said, rules)
+    if not isinstance(understood, dict):
+        return None
+    period = earlier.get("budget_period") if isinstance(earlier, dict) else None
+    if slot == "budget" and understood["budget_period"] == "one_off" and period:
+        understood["budget_period"] = period
+        understood["budget_annual"] = annual_budget(
+            understood["budget_min"],
+            understood["budget_max"],
+            understood["budget_currency"],
+            period,
+            rules,
+        )
+    return understood
+
+
+def _answers(slot: str, said: str) -> bool:
+    """True when the words answer the question (or decline it) rather than some other."""
+    if not said:
+        return False
+    understood = answers.understand(slot, said, current_rules())
+    if isinstance(understood, dict):
+        return not (slot == "need" and understood.get("need_category") == OTHER_NEED)
+    return understood is not None
+
+
+def _before_message(tracker: Tracker, slot: str) -> Any:
+    """The slot's answer before the latest message, which fills slots with the words the model
+    marked ("80k") before they are understood."""
+    if tracker.latest_message:
+        return conversation.value_before_latest_message(tracker, slot)
+    return tracker.get_slot(slot)
 
 
 def _meaning(value: Any) -> Any:
