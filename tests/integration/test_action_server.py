@@ -23,11 +23,10 @@ from crm_bridge import leads
 from crm_bridge.migrate import upgrade
 from crm_bridge.store import make_engine, make_session_factory
 from tests.support.bot import free_port
+from tests.support.slot_answers import EMAIL, HOT_ANSWERS, NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "test-action-secret-4f1c9a"
-EMAIL = "dana@northwind-labs.com"
-NAME = "Dana Whitfield"
 
 
 @dataclass(frozen=True)
@@ -87,23 +86,7 @@ def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActionSe
 
 def _submission(sender_id: str) -> dict[str, Any]:
     """What Rasa posts to run the final submission of a hot lead's qualification."""
-    slots = {
-        "need": {"said": "a CRM", "need": "a CRM", "need_category": "crm"},
-        "budget": {
-            "said": "50k a year",
-            "budget_min": 50000.0,
-            "budget_max": 50000.0,
-            "budget_currency": "USD",
-            "budget_period": "yearly",
-            "budget_annual": 50000.0,
-        },
-        "timeline": {"said": "next month", "timeline_months": 1.0},
-        "authority": {"said": "I'm the CEO", "authority": "decision_maker", "job_title": "CEO"},
-        "consent": {"said": "yes", "consent": True, "consent_at": "2026-11-22T08:00:00+00:00"},
-        "person_name": {"said": NAME, "person_name": NAME},
-        "email": {"said": EMAIL, "email": EMAIL, "email_is_business": True},
-        "company": {"said": "Northwind Labs", "company": "Northwind Labs"},
-    }
+    slots = HOT_ANSWERS
     user = {
         "event": "user",
         "text": EMAIL,

@@ -21,31 +21,10 @@ from actions.submission import ActionRequestHandoff, ActionSubmitQualification
 from crm_bridge import leads, spool
 from crm_bridge.migrate import upgrade
 from crm_bridge.store import make_engine, make_session_factory
+from tests.support.slot_answers import HOT_ANSWERS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
-
-HOT_ANSWERS = {
-    "need": {"said": "a CRM for our reps", "need": "a CRM for our reps", "need_category": "crm"},
-    "budget": {
-        "said": "50k a year",
-        "budget_min": 50000.0,
-        "budget_max": 50000.0,
-        "budget_currency": "USD",
-        "budget_period": "yearly",
-        "budget_annual": 50000.0,
-    },
-    "timeline": {"said": "next month", "timeline_months": 1.0},
-    "authority": {"said": "I'm the CEO", "authority": "decision_maker", "job_title": "CEO"},
-    "consent": {"said": "yes", "consent": True, "consent_at": "2026-11-22T08:00:00+00:00"},
-    "person_name": {"said": "Dana Whitfield", "person_name": "Dana Whitfield"},
-    "email": {
-        "said": "dana@northwind-labs.com",
-        "email": "dana@northwind-labs.com",
-        "email_is_business": True,
-    },
-    "company": {"said": "Northwind Labs", "company": "Northwind Labs"},
-}
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from crm_bridge import leads
 from crm_bridge.inbox import LeadFilter, every_row
 from crm_bridge.models import Conversation, LeadEvent, QualificationHistory
 from crm_bridge.store import make_engine, make_session_factory
+from tests.support.slot_answers import HOT_ANSWERS, yearly_budget
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
@@ -36,25 +37,9 @@ WIDGET_VISIT = {
     "utm": {"source": "newsletter", "medium": "email", "campaign": "spring"},
 }
 ANSWERS = {
-    "need": {"said": "a CRM for our reps", "need": "a CRM for our reps", "need_category": "crm"},
-    "budget": {
-        "said": "10k a year",
-        "budget_min": 10000.0,
-        "budget_max": 10000.0,
-        "budget_currency": "USD",
-        "budget_period": "yearly",
-        "budget_annual": 10000.0,
-    },
+    **HOT_ANSWERS,
+    "budget": yearly_budget(10000.0, "10k a year"),
     "timeline": {"said": "in a year", "timeline_months": 12.0},
-    "authority": {"said": "I'm the CEO", "authority": "decision_maker", "job_title": "CEO"},
-    "consent": {"said": "yes", "consent": True, "consent_at": "2026-11-22T08:00:00+00:00"},
-    "person_name": {"said": "Dana Whitfield", "person_name": "Dana Whitfield"},
-    "email": {
-        "said": "dana@northwind-labs.com",
-        "email": "dana@northwind-labs.com",
-        "email_is_business": True,
-    },
-    "company": {"said": "Northwind Labs", "company": "Northwind Labs"},
 }
 
 
