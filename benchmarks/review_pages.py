@@ -35,6 +35,7 @@ from crm_bridge.models import (
     LeadNote,
     OutboxMessage,
     QualificationHistory,
+    further,
 )
 from crm_bridge.store import make_engine, make_session_factory
 from crm_bridge.timestamps import utc_now
@@ -314,6 +315,8 @@ def _plan(chance: random.Random, number: int, now: datetime) -> _Plan:
     if chance.random() < 0.1:  # came back on another channel
         chats.append(_conversation(chance, number, 1, "slack", created, consent))
     score = chance.randint(low, high)
+    # A rep's stage (customer, disqualified) came after the bot's: the history shows a prospect.
+    scored_stage = stage if stage in ("lead", "prospect", "potential_customer") else "prospect"
     lead = dict(
         need=NEEDS[category],
         need_category=category,
@@ -336,6 +339,8 @@ def _plan(chance: random.Random, number: int, now: datetime) -> _Plan:
         score=score,
         temperature=temperature,
         stage=stage,
+        # Written as the models keep it: the furthest of its stage and its history's.
+        furthest_stage=further(stage, scored_stage),
         breakdown=_breakdown(score),
         rules_version="bench",
         source="slack" if channel == "slack" else chance.choice(WEB_SOURCES),
@@ -348,7 +353,7 @@ def _plan(chance: random.Random, number: int, now: datetime) -> _Plan:
             score=max(0, score - 15 * step),
             breakdown=_breakdown(max(0, score - 15 * step)),
             temperature=temperature,
-            stage=stage if stage in ("lead", "prospect", "potential_customer") else "prospect",
+            stage=scored_stage,
             rules_version="bench",
             created_at=created + timedelta(minutes=step),
         )

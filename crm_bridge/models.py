@@ -24,6 +24,8 @@ from crm_bridge import transcripts
 from crm_bridge.timestamps import UTCDateTime, utc_now
 
 STAGES: Final = ("lead", "prospect", "potential_customer", "customer", "disqualified")
+# The sales funnel's levels, in order; disqualified is outside it.
+FUNNEL_STAGES: Final = ("lead", "prospect", "potential_customer", "customer")
 # Stages only a sales rep sets; re-scoring never overwrites them.
 REP_STAGES: Final = ("customer", "disqualified")
 TEMPERATURES: Final = ("cold", "warm", "hot")
@@ -51,6 +53,12 @@ JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     """SQL that limits a column to a fixed set of words."""
     return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+def further(reached: str | None, stage: str | None) -> str:
+    """The further of two stages along the funnel; a stage outside it counts as its first."""
+    levels = [s if s in FUNNEL_STAGES else FUNNEL_STAGES[0] for s in (reached, stage)]
+    return max(levels, key=FUNNEL_STAGES.index)
 
 
 class Base(DeclarativeBase):
@@ -89,13 +97,20 @@ class Lead(Base):
     score: Mapped[int | None] = mapped_column(Integer)
     temperature: Mapped[str | None] = mapped_column(String(16))
     stage: Mapped[str] = mapped_column(String(32), default="lead")
+    # The furthest funnel stage the lead ever reached (now or in its history): what the funnel
+    # counts. Kept by every stage change in the same unit of work, so the funnel reads one
+    # column instead of grouping the whole history.
+    furthest_stage: Mapped[str] = mapped_column(String(32), default="lead", server_default="lead")
     breakdown: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument)
     rules_version: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str | None] = mapped_column(String(16))
     # The sales rep who owns the lead: whoever claimed its handoff.
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
+    # Indexed: the queue lists leads most recently active first, a page at a time.
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utc_now, onupdate=utc_now, index=True
+    )
 
     owner: Mapped[User | None] = relationship()
     conversations: Mapped[list[Conversation]] = relationship(
@@ -107,6 +122,11 @@ class Lead(Base):
     handoffs: Mapped[list[Handoff]] = relationship(
         back_populates="lead", order_by="Handoff.id", cascade="all, delete-orphan"
     )
+
+    @validates("stage")
+    def _reach(self, _: str, stage: str) -> str:
+        self.furthest_stage = further(self.furthest_stage, stage)
+        return stage
 
 
 class Conversation(Base):
@@ -177,6 +197,14 @@ class QualificationHistory(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
     lead: Mapped[Lead] = relationship(back_populates="history")
+
+    @validates("lead", "stage")
+    def _reached(self, key: str, value: Any) -> Any:
+        # A row moved to another lead (a returning visitor's leads merged) brings its stage.
+        lead, stage = (value, self.stage) if key == "lead" else (self.lead, value)
+        if lead is not None and stage is not None:
+            lead.furthest_stage = further(lead.furthest_stage, stage)
+        return value
 
 
 class Handoff(Base):

@@ -7,7 +7,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_bridge import accounts, follow_ups, funnel, inbox, lifecycle, outbox
@@ -279,6 +279,111 @@ def test_the_funnel_counts_the_furthest_stage_each_lead_reached(
         }
         # Every visitor gave need and budget and stopped at the timeline question.
         assert drop["need"].answered == 4 and drop["timeline"].stopped_here == 4
+
+
+def test_each_lead_keeps_the_furthest_stage_it_reached_as_it_changes(
+    session_factory: sessionmaker[Session],
+) -> None:
+    cooled = make_lead(session_factory, scoring=WARM, handoff=None)
+    dropped = make_lead(session_factory, scoring=HOT)
+    anonymous = make_lead(session_factory, scoring=HOT, consent=None, handoff=None)
+    known = make_lead(session_factory, scoring=COLD, handoff=None, email="kim@example.com")
+    add_user(session_factory, "boss@example.com", role="admin")
+    boss = _user(session_factory, "boss@example.com")
+    with session_factory.begin() as session:
+        lifecycle.apply_scoring(session, cooled["lead_id"], COLD, "boss@example.com")
+        lifecycle.claim_handoff(session, dropped["handoff_id"], boss)
+        lifecycle.set_stage(session, dropped["lead_id"], "disqualified", boss)
+    # The anonymous visitor gives the email of a known lead, cooling down: the two leads merge.
+    make_lead(
+        session_factory,
+        scoring=COLD,
+        handoff=None,
+        sender_id=anonymous["sender_id"],
+        email="kim@example.com",
+    )
+    with session_factory() as session:
+        reached = {
+            lead.id: (lead.stage, lead.furthest_stage) for lead in session.scalars(select(Lead))
+        }
+    assert reached == {
+        cooled["lead_id"]: ("lead", "prospect"),
+        dropped["lead_id"]: ("disqualified", "potential_customer"),
+        known["lead_id"]: ("lead", "potential_customer"),
+    }
+    now = utc_now()
+    with session_factory() as session:
+        report = funnel.funnel(session, now - timedelta(days=1), now + timedelta(days=1))
+    assert report.total.reached == (3, 3, 2, 0)
+
+
+def test_the_migration_fills_the_furthest_stage_of_existing_leads(
+    blank_database_url: str,
+) -> None:
+    from alembic import command
+
+    from crm_bridge.migrate import alembic_config, upgrade
+    from crm_bridge.store import make_engine, make_session_factory
+
+    upgrade(blank_database_url)
+    engine = make_engine(blank_database_url)
+    try:
+        sessions = make_session_factory(engine)
+        cooled = make_lead(sessions, scoring=WARM, handoff=None)
+        hot = make_lead(sessions, scoring=HOT, handoff=None)
+        cold = make_lead(sessions, scoring=COLD, handoff=None)
+        with sessions.begin() as session:
+            lifecycle.apply_scoring(session, cooled["lead_id"], COLD, "boss@example.com")
+        command.downgrade(alembic_config(blank_database_url), "0004_crm_sync")
+        assert "furthest_stage" not in {c["name"] for c in inspect(engine).get_columns("leads")}
+        upgrade(blank_database_url)
+        with engine.connect() as connection:
+            reached = dict(connection.execute(text("SELECT id, furthest_stage FROM leads")).all())
+            history = connection.scalar(text("SELECT count(*) FROM qualification_history"))
+    finally:
+        engine.dispose()
+    assert reached == {
+        cooled["lead_id"]: "prospect",
+        hot["lead_id"]: "potential_customer",
+        cold["lead_id"]: "lead",
+    }
+    assert history == 4  # the migration keeps every row that refers to a lead
+
+
+def test_the_inbox_pages_run_on_from_pending_handoffs_to_every_other_lead(
+    session_factory: sessionmaker[Session],
+) -> None:
+    made = [
+        make_lead(session_factory, scoring=scoring, handoff=handoff)
+        for scoring, handoff in (
+            (COLD, None),
+            (HOT, "hot_lead"),
+            (WARM, "visitor_request"),
+            (WARM, None),
+            (HOT, "hot_lead"),
+            (COLD, None),
+        )
+    ]
+    add_user(session_factory, "boss@example.com", role="admin")
+    boss = _user(session_factory, "boss@example.com")
+    with session_factory.begin() as session:
+        lifecycle.claim_handoff(session, made[4]["handoff_id"], boss)
+    pending = [made[1], made[2]]  # hot before warm
+    others = [made[4], made[5], made[3], made[0]]  # most recently active first: claimed last
+    with session_factory() as session:
+        for filters, expected in (
+            (inbox.LeadFilter(), pending + others),
+            (inbox.LeadFilter(handoff="open"), pending + [made[4]]),
+            (inbox.LeadFilter(handoff="pending"), pending),
+            (inbox.LeadFilter(handoff="none"), [made[5], made[3], made[0]]),
+            (inbox.LeadFilter(temperature="warm"), [made[2], made[3]]),
+        ):
+            for size in (1, 2, 3, 50):
+                pages = [inbox.page(session, filters, number, size) for number in range(1, 8)]
+                assert [r.lead.id for rows, _ in pages for r in rows] == [
+                    m["lead_id"] for m in expected
+                ], (filters, size)
+                assert {total for _, total in pages} == {len(expected)}
 
 
 def test_the_inbox_puts_pending_hot_and_oldest_first_and_filters(
