@@ -34,12 +34,23 @@ def upgrade(url: str) -> None:
     """
     engine = make_engine(url)
     try:
-        with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _POSTGRES_MIGRATION_LOCK}
-                )
-            _run_upgrade(url, connection)
+        with engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                # SQLite changes a table by copying it and dropping the old one; with foreign
+                # keys on, the drop would delete every row that points at it (conversations,
+                # answers, history). The switch works only outside a transaction, and this
+                # connection is thrown away with the engine.
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            with connection.begin():
+                if not sqlite:
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": _POSTGRES_MIGRATION_LOCK},
+                    )
+                _run_upgrade(url, connection)
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RuntimeError("the migration left rows pointing at rows that are gone")
     finally:
         engine.dispose()
 

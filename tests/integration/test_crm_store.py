@@ -7,6 +7,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,7 +20,7 @@ from crm_bridge.leads import (
     lead_record,
     save_answers,
 )
-from crm_bridge.migrate import current_revision, upgrade
+from crm_bridge.migrate import alembic_config, current_revision, upgrade
 from crm_bridge.store import make_engine
 
 VISITOR = ConversationRef(sender_id="rest-42", channel="rest")
@@ -94,3 +97,48 @@ def test_migrating_from_several_processes_at_once_is_safe(blank_database_url: st
 
     assert errors == []
     assert current_revision(blank_database_url) is not None
+
+
+def test_upgrading_a_store_of_the_first_schema_keeps_every_row(blank_database_url: str) -> None:
+    # SQLite rebuilds a changed table by copying it and dropping the old one: with foreign
+    # keys on, the drop deleted every conversation, answer and history row of every lead.
+    command.upgrade(alembic_config(blank_database_url), "0001_initial")
+    engine = make_engine(blank_database_url)
+    moment = "2026-11-03 09:00:00"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO leads (id, stage, created_at, updated_at)"
+                " VALUES (1, 'prospect', :at, :at)"
+            ),
+            {"at": moment},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO conversations (id, sender_id, channel, lead_id, transcript,"
+                " started_at, updated_at) VALUES (1, 'rest-1', 'rest', 1, '[]', :at, :at)"
+            ),
+            {"at": moment},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO lead_answers (conversation_id, slot, value, answered_at)"
+                " VALUES (1, 'need', '{\"need\": \"a CRM\"}', :at)"
+            ),
+            {"at": moment},
+        )
+    engine.dispose()
+
+    upgrade(blank_database_url)
+
+    engine = make_engine(blank_database_url)
+    with engine.connect() as connection:
+        counts = {
+            table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+            for table in ("leads", "conversations", "lead_answers")
+        }
+    engine.dispose()
+    assert counts == {"leads": 1, "conversations": 1, "lead_answers": 1}
+    assert current_revision(blank_database_url) == ScriptDirectory.from_config(
+        alembic_config(blank_database_url)
+    ).get_current_head()
