@@ -41,7 +41,9 @@ def upgrade(url: str) -> None:
                 # keys on, the drop would delete every row that points at it (conversations,
                 # answers, history). The switch works only outside a transaction, and this
                 # connection is thrown away with the engine.
-                connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+                sqlite_connection = connection.connection.driver_connection
+                assert sqlite_connection is not None  # a live connection has its driver's
+                sqlite_connection.execute("PRAGMA foreign_keys=OFF")
             with connection.begin():
                 if not sqlite:
                     connection.execute(
