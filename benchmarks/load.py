@@ -87,9 +87,14 @@ class Level:
     seconds: float
     turns: int
     latencies: list[float]
-    errors: int  # conversations that broke off on an HTTP error or time-out
+    breaks: list[str]  # why each conversation that broke off (HTTP error, time-out) did
     lost: int  # visitors without exactly one lead of their own
     wrong_fields: int  # visitors whose lead has a field the persona does not expect
+
+    @property
+    def errors(self) -> int:
+        """Conversations that broke off on an HTTP error or time-out."""
+        return len(self.breaks)
 
     @property
     def turns_per_s(self) -> float:
@@ -107,6 +112,7 @@ class Level:
             "turns_per_s": self.turns_per_s,
             "latency_ms": latency_ms(self.latencies),
             "errors": self.errors,
+            "breaks": sorted(set(self.breaks)),
             "lost": self.lost,
             "wrong_fields": self.wrong_fields,
         }
@@ -182,7 +188,7 @@ def play_level(
         seconds=seconds,
         turns=sum(o.turns for _, o in played),
         latencies=[s for _, o in played for s in o.latencies],
-        errors=sum(any(f.startswith(BROKE_OFF) for f in o.failures) for _, o in played),
+        breaks=[f for _, o in played for f in o.failures if f.startswith(BROKE_OFF)],
         lost=lost,
         wrong_fields=wrong,
     )
@@ -359,7 +365,7 @@ def _why_lost(level: Level) -> str:
         return f"the run went only up to {level.concurrency} visitors at once"
     if level.played < level.visitors:
         return f"only {level.played} of {level.visitors} visitors started within the time budget"
-    return f"{level.errors} conversations broke off; see the load table"
+    return f"{level.errors} conversations broke off: {'; '.join(sorted(set(level.breaks)))}"
 
 
 def _throughput_level(levels: Sequence[Level]) -> Level:

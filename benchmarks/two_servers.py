@@ -262,6 +262,8 @@ def _section(
             f"{pair.played} of {pair.visitors} visitors played within the time budget, "
             f"{pair.errors} conversations broke off, {pair.lost} visitors without a lead"
         )
+        if pair.breaks:
+            why += f" (broke off: {'; '.join(sorted(set(pair.breaks)))})"
     target = Target(
         f"lost leads over {together}, {pair.concurrency} visitors at once",
         "0",
