@@ -57,7 +57,7 @@ OFF_PATH_RESPONSES: Final = {
 # What a clicked button's intent answers, in words every parser reads.
 BUTTON_ANSWERS: Final = {"affirm": "yes", "deny": "no"}
 # Questions whose answer may sit, unmarked by the model, in a message that answered another.
-UNMARKED_SLOTS: Final = ("need", "budget", "authority", "person_name", "company")
+UNMARKED_SLOTS: Final = ("need", "budget", "timeline", "authority", "person_name", "company")
 
 
 class ValidateQualificationForm(FormValidationAction):

@@ -98,7 +98,8 @@ _LOWER_WORDS: Final = frozenset({"of", "for", "and", "the", "&"})
 _INTRODUCTIONS: Final = frozenset(["i'm", "am", "as", "is", "was", "being", "here"])
 # Words before a title that are not the speaker's field ("I'm her manager", "the new manager").
 _NOT_A_FIELD: Final = _BETWEEN | frozenset(
-    ["my", "our", "your", "his", "her", "their", "its", "not", "no", "new", "former", "ex",
+    ["i", "we", "you", "they", "he", "she",
+     "my", "our", "your", "his", "her", "their", "its", "not", "no", "new", "former", "ex",
      "future", "next", "previous", "old", "to", "for", "with", "and", "or", "of", "at", "in",
      "on", "by", "from", "than", "like", "about"]
 )  # fmt: skip
@@ -150,24 +151,28 @@ _DECIDING: Final = re.compile(
     r"sign(?:s|ed)?[\s-]*of+\b|approve|decide|"
     r"make\s+(?:the|all\s+the|all|our|most)\s+(?:final\s+|buying\s+|purchasing\s+)?(?:decisions?|calls?)|"
     r"make\s+(?:the\s+)?(?:buying\s+|purchasing\s+)?decisions|"
-    r"(?:have|hold|get)\s+(?:the\s+)?(?:final|last)\s+(?:say|word|call)|call\s+the\s+shots|"
-    r"(?:own|hold|control|manage)\s+the\s+budget|own\s+(?:the|this|a|an|our|my|it|both|all|two|three|several)\b|"
+    r"(?:have|hold|get|cast)\s+(?:the\s+)?(?:final|last|deciding|casting)\s+(?:say|word|call|vote)|"
+    r"call\s+the\s+shots|(?:own|hold|control|manage)\s+the\s+budget|own\s+(?:the|this|a|an|our|my|it|both|all|two|three|several)\b|"
     rf"run\s+(?:the|this|a|an|our|my)\s+(?:[a-z-]+\s+){{0,2}}?(?:{_BUSINESS}|show|place)\b|"
     r"(?:co-?)?founded)"
     r"|\bi'm\s+(?:\w+\s+){0,2}?(?:final\s+|main\s+|sole\s+|only\s+|ultimate\s+)?decision[\s-]?maker"
     r"|^(?:the\s+)?(?:final\s+|main\s+|sole\s+)?decision[\s-]?maker\b"
     r"|\bi'm\s+the\s+one\s+(?:who\s+)?(?:decid|sign|approv|mak|choos|pick|select|buy)\w*"
     r"|^(?:it's\s+|that's\s+)?(?:all\s+)?mine\b"
-    r"|\b(?:budget|decision|call|money|purse)(?:\s+is|'s)\s+(?:all\s+)?mine\b"
+    r"|\b(?:budget|decision|call|money|purse|say|vote|approval|sign[\s-]?off)(?:\s+is|'s)\s+(?:all\s+)?mine\b"
     r"|(?<!s)\b(?:own|hold|control)\s+the\s+(?:\w+\s+)?(?:budget|purse\s+strings)\b"
     # Owners deciding together: "my co-founder and I decide", "together with my partner we decide".
     r"|\b(?:my|our)\s+(?:co-?founders?|(?:business\s+)?partners?)\s+and\s+i\s+(?:decide|choose|own|run|sign)"
     r"|\btogether\s+with\s+my\s+(?:co-?founders?|(?:business\s+)?partners?)\s+(?:we\s+)?(?:decide|choose)"
     r"|\bi'm\s+(?:\w+\s+)?in\s+charge\b"
+    # The deciding voice in the speaker's group: "I chair the panel and hold the final vote".
+    r"|\band\s+(?:have|hold|cast)\s+(?:the\s+)?(?:final|last|deciding|casting)\s+(?:say|word|call|vote)"
     rf"|\b(?:it's|its|it\s+is|that's)\s+(?:all\s+)?my\s+(?:own\s+)?(?:call|decision|money|budget|{_BUSINESS})\b"
     rf"|\bmy\s+own\s+(?:{_BUSINESS})\b"
     r"|\b(?:all\s+)?(?:up|down)\s+to\s+me\b|\bbuck\s+stops\s+with\s+me"
-    r"|\b(?:final\s+)?(?:say|decision|call)\s+(?:is|rests|lies|sits)\s+(?:with\s+me|mine)"
+    # Formal ownership of the decision: "the final approval rests with me".
+    r"|\b(?:final\s+|ultimate\s+)?(?:say|decision|call|approval|sign[\s-]?off|vote|word)\s+"
+    r"(?:is|rests|lies|sits|stays)\s+(?:with\s+me|mine)"
     r"|^(?:it's\s+|that's\s+|that\s+would\s+be\s+)?(?:just\s+|only\s+)?me\b"
     r"|\b(?:so|just|only)\s+(?:it's\s+)?me\b"
 )
@@ -179,7 +184,7 @@ _ANSWERS_TO_BOSS: Final = re.compile(
     rf"|{_BOSS}(?:'s)?\s+(?:\w+\s+){{0,2}}?{_DECIDES}"
     rf"|{_BOSS}'s\s+(?:final\s+)?(?:call|decision|say)"
     rf"|\bup\s+to\s+{_BOSS}"
-    rf"|\b(?:decision|call|say)\s+(?:is|rests|lies|sits)\s+with\s+{_BOSS}"
+    rf"|\b(?:decision|call|say|approval|sign[\s-]?off|vote|word)\s+(?:is|rests|lies|sits|stays)\s+with\s+{_BOSS}"
     rf"|\b(?:need|needs|get|getting|require)\s+(?:\w+\s+)?(?:approval|sign[\s-]?off|buy[\s-]?in|"
     rf"the\s+go[\s-]?ahead|a\s+green\s+light)\s+from"
     rf"|{_BOSS}\s+(?:\w+\s+)?(?:asked|told|wants?|wanted|tasked|needs?)\s+me\s+to"
@@ -216,6 +221,9 @@ _RESEARCHING: Final = re.compile(
 # An answer means a level when it is this alike to one of its examples, and clearly more
 # alike than to any other level's.
 _CLEARLY_MEANT: Final = 0.45
+# Read from meaning alone, a level is taken unasked only when this alike to an example: "I'm
+# doing a market survey for a report" is, "I head customer support" is too vague to say.
+_MEANT_UNASKED: Final = 0.55
 _MARGIN: Final = 0.05
 _LEVELS: Final[tuple[AuthorityLevel, ...]] = ("decision_maker", "influencer", "researcher")
 _PLACES_OF_STUDY: Final = frozenset({"school", "class", "course", "university", "college"})
@@ -261,7 +269,7 @@ def parse_authority(text: str) -> Authority | Declined | None:
     elif job_title and _ONE_OF.search(said):
         level = _level_of(job_title)  # "one of the directors": a director all the same
     elif job_title and (meant := _level_meant(said, job_title)) is not None:
-        level = meant  # what they say they do wins over the title they hold
+        level = meant[0]  # what they say they do wins over the title they hold
     elif title_level is not None:
         level, stated = title_level, False
     elif _TAKES_PART.search(said):
@@ -272,15 +280,16 @@ def parse_authority(text: str) -> Authority | Declined | None:
     elif is_decline(said):
         return DECLINED
     elif (meant := _level_meant(said, None)) is not None:
-        level = meant
+        level, stated = meant[0], meant[1] >= _MEANT_UNASKED
     else:
         return None
     title = _format_title(job_title) if job_title else None
     return Authority(level=level, job_title=title, stated=stated)
 
 
-def _level_meant(said: str, job_title: str | None) -> AuthorityLevel | None:
-    """The level whose example statements the answer means most alike, when it clearly does.
+def _level_meant(said: str, job_title: str | None) -> tuple[AuthorityLevel, float] | None:
+    """The level whose example statements the answer means most alike, when it clearly does,
+    and how alike (cosine) it is to that level's closest example.
 
     An answer that is only a job title is left to the title: "sales manager" says a role,
     not what the visitor does in the decision.
@@ -297,7 +306,7 @@ def _level_meant(said: str, job_title: str | None) -> AuthorityLevel | None:
     (second, _), (best, level) = closeness[-2], closeness[-1]
     if best < _CLEARLY_MEANT or best - second < _MARGIN or best <= unrelated:
         return None
-    return level
+    return level, best
 
 
 @cache

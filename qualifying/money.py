@@ -76,10 +76,12 @@ _YEAR: Final = r"(?:years?|yrs?)"
 _MONTH: Final = r"(?:months?|mths?|mnths?|mos?)"
 _QUARTER: Final = r"(?:quarters?|qtrs?|q)"
 _WEEK: Final = r"(?:weeks?|wks?)"
-# How often the figure is spent, said right after it: "30k per year", "$3k/mo", "£300 a month".
+# How often the figure is spent, said right after it: "30k per year", "$3k/mo", "£300 a month",
+# "$35,000 for the first year" (a first year's spend is a yearly one).
 _PERIOD_AFTER: Final = re.compile(
     rf"""
-      (?:\bper|\ba|\ban|\beach|\bevery|/|\bthis|\bfor\s+th[ei]s?)\s*
+      (?:\bper|\ba|\ban|\beach|\bevery|/|\bthis|\bfor\s+th[ei]s?
+        |\b(?:for|in)\s+(?:the|our)\s+(?:1st|initial))\s*
         (?:(?P<year>{_YEAR})|(?P<month>{_MONTH})|(?P<quarter>{_QUARTER})|(?P<week>{_WEEK}))(?!\w)
     | \b(?:(?P<year_adv>annually|annual|yearly|per\s+annum|p\.\s?a\.?|pa)
         |(?P<month_adv>monthly|pcm|p/m|pm)
@@ -102,7 +104,7 @@ _PERIOD_BEFORE: Final = re.compile(
 )
 # The period words stop at the next clause: "30k, and we need it in a month" is not monthly.
 _CLAUSE_END: Final = re.compile(
-    r"\.(?=\s|$)|[,;:!?\n\d]|\b(?:and|but|need|needs|want|wants|by|within|before|until|next|start)\b",
+    r"\.(?=\s|$)|[,;:!?\n]|\d(?!st\b)|\b(?:and|but|need|needs|want|wants|by|within|before|until|next|start)\b",
     re.IGNORECASE,
 )
 _PERIOD_WINDOW: Final = 40

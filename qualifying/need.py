@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from qualifying.declines import DECLINED, Declined, is_decline, means_decline
 from qualifying.meaning import embed, similarity
 from qualifying.spelling import corrected_word
-from qualifying.text import is_mashed, is_question, prepare, stem, words
+from qualifying.text import clauses, is_mashed, is_question, prepare, stem, words
 from qualifying.wordlists import word_list
 
 # The category of a need that was stated but matches none of the offerings.
@@ -135,7 +135,30 @@ def _closest_offering(
     examples: Mapping[str, Sequence[str]],
     other_needs: Sequence[str],
 ) -> str | None:
-    """The offering the need means, or None when it means none of them."""
+    """The offering the need means, or None when it means none of them.
+
+    A need told with its story ("learners enquire online and I forget to get back to them, I
+    need to track every enquiry") may mean nothing clearly as a whole, its meaning diluted by
+    the rest: then the clause that means an offering most clearly decides.
+    """
+    whole = _offering_meant(said, offerings, examples, other_needs)
+    if whole is not None:
+        return whole[0]
+    in_clauses = [
+        meant
+        for clause in clauses(said)
+        if (meant := _offering_meant(clause, offerings, examples, other_needs)) is not None
+    ]
+    return max(in_clauses, key=lambda meant: meant[1])[0] if in_clauses else None
+
+
+def _offering_meant(
+    said: str,
+    offerings: Mapping[str, Sequence[str]],
+    examples: Mapping[str, Sequence[str]],
+    other_needs: Sequence[str],
+) -> tuple[str, float] | None:
+    """The offering the text means and how closely, or None when it means none of them."""
     named = best_offering(said, offerings)
     closeness = {
         offering: _closeness(said, tuple(examples.get(offering, ()))) for offering in offerings
@@ -148,7 +171,7 @@ def _closest_offering(
     unsold = _closeness(said, tuple(other_needs))
     if closeness[best] < _NAMED_KEYWORD and unsold + _UNSOLD_MARGIN > closeness[best]:
         return None
-    return best
+    return best, closeness[best]
 
 
 def _means_other_clearly(named: str, closeness: Mapping[str, float]) -> bool:

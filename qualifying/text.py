@@ -95,6 +95,22 @@ def stem(word: str) -> str:
 # A sentence this long that ends with "?" asks something even without a question word.
 _QUESTION_SENTENCE_WORDS: Final = 5
 
+# Where one thought ends and the next starts: a sentence's end, a comma, "but", or "and" before
+# a new subject ("... we lose enquiries and I forget to call back").
+_CLAUSE_BREAK: Final = re.compile(
+    r"\s*(?:[.!?;:]+(?=\s|$)|,|\bbut\b|\band\s+(?=(?:i|we|they|it|our|my)\b))\s*", re.IGNORECASE
+)
+# A shorter piece says too little to mean anything alone ("Hi", "thanks").
+_CLAUSE_WORDS: Final = 3
+
+
+def clauses(text: str) -> list[str]:
+    """The text's thoughts said apart, each of at least three words: "I run a driving school,
+    I need to track every enquiry" -> ["I run a driving school", "I need to track every
+    enquiry"]. A text of one thought gives an empty list."""
+    pieces = [piece for piece in _CLAUSE_BREAK.split(text) if len(words(piece)) >= _CLAUSE_WORDS]
+    return pieces if len(pieces) > 1 else []
+
 
 def is_question(text: str) -> bool:
     """True when the text asks something: it starts with a question word, or ends with "?"

@@ -125,7 +125,12 @@ _SPAN_LEAD: Final = (
     r"(?:no|not)\s+(?:earlier|sooner)\s+than|not\s+(?:before|until|for)|at\s+least|earliest)\b)"
     r"\W*(?:(?:the\s+)?(?:next|coming)\s+)?"
 )
-_SPAN_TAIL: Final = r"\s+(?:from\s+(?:now|today)|time|'s\s+time|out|away|later|or\s+so)\b"
+# A deadline: "6 weeks to get it live", "three months to choose one".
+_SPAN_TAIL: Final = (
+    r"\s+(?:from\s+(?:now|today)|time|'s\s+time|out|away|later|or\s+so"
+    r"|(?:left\s+)?to\s+(?:get|have|go|roll|launch|set|put|find|pick|choose|decide|buy|switch|move"
+    r"|implement|replace|sort|finish|make))\b"
+)
 
 
 def _span(match: re.Match[str], _today: date) -> float:

@@ -24,9 +24,18 @@ from qualifying.wordlists import word_list
 # the model often marks only part of the answer ("own" in "I own a small bakery").
 READ_WHOLE_MESSAGE: Final = frozenset({"need", "authority", "person_name"})
 
+# An amount with how often it is paid: "500/month", "$2k a year", "30k this year".
+_PRICED_PERIOD: Final = (
+    r"(?:[$€£¥₹]\s*)?\d[\d,.]*\s*(?:k|m|grand|thousand|million)?\s*"
+    r"(?:usd|eur|gbp|dollars?|euros?|pounds?|bucks)?\s*"
+    r"(?:/|\bper\b|\ba\b|\ban\b|\bevery\b|\bthis\b|\bfor\s+th[ei]s?\b)\s*"
+    r"(?:months?|mo|mth|years?|yr|annum|quarter|week|wk)\b"
+)
 _MONEY_WORDS: Final = (
     r"[$€£¥₹]|\b(?:usd|eur|gbp|cad|aud|dollars?|euros?|pounds?|bucks|grand|budget\w*|spend\w*"
     r"|afford|invest\w*|allocat\w*|have|got)\b"
+    # A figure paid per period is money even in a terse note: "500/month", "2k a year".
+    rf"|{_PRICED_PERIOD}"
 )
 # An amount of money right before other words: "50k ", "$2,000 ", "30 thousand euros ".
 _AMOUNT: Final = (
@@ -55,7 +64,22 @@ _A_PRODUCT: Final = re.compile(
     r"\b(?:software|system|tool|platform|app|solution|program|service|package|database)s?\b",
     re.IGNORECASE,
 )
+# A time said as when to buy: "in 3 months", "by June", "next quarter", "ASAP", "6 weeks to ...".
+_LOOKS_AHEAD: Final = re.compile(
+    r"\b(?:within|by|before|until|next|asap|urgently|immediately|right\s+away)\b"
+    r"|\bin\s+(?:about\s+|around\s+|roughly\s+)?(?:\d|an?\b|one|two|three|four|five|six|nine|twelve"
+    r"|eighteen|a\s+few|a\s+couple)"
+    r"|\b(?:weeks?|months?|quarters?|years?)\s+(?:left\s+)?to\s+[a-z]+",
+    re.IGNORECASE,
+)
 _SPEAKS_OF_SELF: Final = re.compile(r"\b(?:i|i'm|i'd|i'll|im|me|my|myself)\b", re.IGNORECASE)
+# Up to three words right before marked words, in the same clause.
+_WORDS_BEFORE: Final = r"(?:[^\W\d_][\w']*\s+){1,3}"
+# A sentence without a subject that says what the speaker is doing: "hey, writing an article".
+_DOING_WITHOUT_SUBJECT: Final = re.compile(
+    r"^\W*(?:(?:hi|hey|hello|morning)\b\W*)?(?:just\s+|only\s+|currently\s+)?[a-z]+ing\b",
+    re.IGNORECASE,
+)
 _SELF_INTRODUCTION: Final = r"\b(?:i'?m|i am|my name is|my name's|name's|this is|call me)\s*,?\s*"
 # After a name, words that show it is the speaker's: "Ollie from Kestrel here", "Dana here".
 _NAME_THEN_ROLE: Final = r"\s*(?:,|\s)\s*(?:here\b|from\s|at\s|speaking\b)"
@@ -103,6 +127,8 @@ def unmarked_answer(slot: str, message: str, known: Mapping[str, Any], rules: Ru
         introduced = re.search(_SELF_INTRODUCTION + _CAPITALISED_NAME, message, re.IGNORECASE)
         name = introduced.group("name") if introduced else None
         return name if name and volunteered_answer(slot, name, message, known, rules) else None
+    if slot == "timeline":
+        return _unmarked_timeline(message, known, rules)
     if slot == "budget" and not re.search(_MONEY_WORDS, message, re.IGNORECASE):
         return None
     if slot in ("need", "authority", "budget") and volunteered_answer(
@@ -112,10 +138,25 @@ def unmarked_answer(slot: str, message: str, known: Mapping[str, Any], rules: Ru
     return None
 
 
+def _unmarked_timeline(message: str, known: Mapping[str, Any], rules: Rules) -> str | None:
+    """The words of a message that say when, without its money ("500/month" is no date), and
+    only when they look ahead to a purchase ("three months to get it live", "next month"), not
+    at the business ("our team grew this year")."""
+    without_money = re.sub(_PRICED_PERIOD, " ", message, flags=re.IGNORECASE)
+    if not _LOOKS_AHEAD.search(without_money):
+        return None
+    understood = volunteered_answer("timeline", without_money, message, known, rules)
+    return without_money if understood else None
+
+
 def _readings(slot: str, said: str, message: str) -> list[str]:
     """The texts to read for a slot, in order: the marked words, the whole message, or both."""
     if said == message:
         return [said]
+    if slot == "timeline":
+        # The model may leave out the words that make it a time to buy: "not [for 18 months]".
+        before = re.search(_WORDS_BEFORE + re.escape(said), message, re.IGNORECASE)
+        return [said, before.group()] if before else [said]
     if slot in READ_WHOLE_MESSAGE:
         return [message, said]
     if slot == "budget" and re.search(_MONEY_WORDS, message, re.IGNORECASE):
@@ -151,14 +192,15 @@ def _plausible(
         # "the owner handles money": a title the whole sentence gives to someone else.
         whole = parse_authority(message)
         return isinstance(whole, Authority) and bool(whole.job_title)
-    if slot == "authority" and whole_message:
+    if slot == "authority" and not answer.get("job_title"):
         # A sentence about the team ("our support team drowns in email") is no role; what the
-        # visitor says they do ("I'm comparing options for my boss") is.
+        # visitor says they do ("I'm comparing options for my boss", or with no subject at all:
+        # "writing an article on help desks") is, when the whole message says it.
         stated = parse_authority(message)
-        return bool(answer.get("job_title")) or (
+        return (
             isinstance(stated, Authority)
             and stated.stated
-            and bool(_SPEAKS_OF_SELF.search(message))
+            and bool(_SPEAKS_OF_SELF.search(message) or _DOING_WITHOUT_SUBJECT.search(message))
         )
     if slot == "company":
         # Unasked, a company counts only beside "I work at" or a job title, and never when it

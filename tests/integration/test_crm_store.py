@@ -139,6 +139,7 @@ def test_upgrading_a_store_of_the_first_schema_keeps_every_row(blank_database_ur
         }
     engine.dispose()
     assert counts == {"leads": 1, "conversations": 1, "lead_answers": 1}
-    assert current_revision(blank_database_url) == ScriptDirectory.from_config(
-        alembic_config(blank_database_url)
-    ).get_current_head()
+    assert (
+        current_revision(blank_database_url)
+        == ScriptDirectory.from_config(alembic_config(blank_database_url)).get_current_head()
+    )

@@ -158,6 +158,16 @@ def test_a_huge_answer_is_read(said: str) -> None:
         ("developer here, just curious how this works", "researcher"),
         ("I'm putting together a lecture on sales software", "researcher"),
         ("writing an article on support tools", "researcher"),
+        # Formal ownership of the decision, alone or as a group's deciding voice.
+        ("the final approval rests with me", "decision_maker"),
+        ("sign-off is mine", "decision_maker"),
+        ("I lead the buying panel and cast the deciding vote", "decision_maker"),
+        ("I hold the casting vote", "decision_maker"),
+        ("the final vote rests with our board", "influencer"),
+        # Heading a team says no title when others decide.
+        ("I head our service desk, but the COO signs off", "influencer"),
+        # A profession that usually runs its own practice.
+        ("I'm a chiropractor", "decision_maker"),
     ],
 )
 def test_who_decides_is_read_from_how_it_is_said(said: str, expected: str) -> None:

@@ -101,6 +101,9 @@ from qualifying.money import Budget, parse_budget
         ("12 reps and 50k", Budget(50000, 50000, None, "one_off")),
         ("budget is 40000 for 12 reps", Budget(40000, 40000, None, "one_off")),
         ("in 2027 we have 50k", Budget(50000, 50000, None, "one_off")),
+        # A first year's spend is a yearly one.
+        ("$18,000 for the first year", Budget(18000, 18000, "USD", "yearly")),
+        ("about 9k in our first year, less after", Budget(9000, 9000, None, "yearly")),
         # A bare figure that is the whole answer is a budget.
         ("50000", Budget(50000, 50000, None, "one_off")),
         ("20k", Budget(20000, 20000, None, "one_off")),

@@ -235,6 +235,13 @@ def test_meaning_wins_over_a_stray_keyword(said: str, expected: str) -> None:
             "messages from worried families get missed and every enquiry must be answered",
             "customer_support",
         ),
+        # A need told with its story means most in the clause that states it.
+        (
+            "parents ring about our swimming classes and we forget them, I need to track each "
+            "one until they enrol",
+            "crm",
+        ),
+        ("our agents never follow up after a viewing, we want something that keeps at them", "crm"),
         # ...while what the business does not sell stays other.
         ("payroll for our twelve staff", "other"),
         ("a rota for the nurses", "other"),

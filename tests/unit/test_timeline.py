@@ -134,6 +134,9 @@ def months_to(day: date) -> float:
         ("no plans yet, maybe next year", 12),
         ("I'm the VP, we have roughly 30k per year for it and need it next quarter", 3),
         ("in 2 months, by March at the latest", 2),
+        # A deadline: the time left to get something done.
+        ("we have six weeks to get a new tool live", 6 / 4.345),
+        ("two months left to pick one", 2),
     ],
 )
 def test_reads_the_timeline(said: str, expected: float) -> None:

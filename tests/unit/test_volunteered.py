@@ -121,8 +121,19 @@ def test_volunteered_answers(
         # figures that count things, not money
         ("budget", "we send 10k emails a month and need automation", None),
         ("budget", "we use 5 different spreadsheets a month", None),
+        # a figure paid per period is money even without a currency
+        ("budget", "ticketing tool. 300/mo. asap.", "ticketing tool. 300/mo. asap."),
+        # a role said without a subject is the speaker's
+        ("authority", "hi, putting together a thesis on sales tools",
+         "hi, putting together a thesis on sales tools"),
+        # when to buy, said beside other answers; a price per month is no date
+        ("timeline", "we've set aside $6k and have eight weeks to pick a vendor",
+         "we've set aside $6k and have eight weeks to pick a vendor"),
+        ("timeline", "helpdesk. 2k/month. within 3 weeks.", "helpdesk.  . within 3 weeks."),
+        ("timeline", "we pay 2k a month for our old tool", None),
+        ("timeline", "our shop got busier this year", None),
     ],
-)
+)  # fmt: skip
 def test_answers_the_model_did_not_mark(slot: str, message: str, expected: str | None) -> None:
     assert unmarked_answer(slot, message, {}, RULES) == expected
 
@@ -148,6 +159,13 @@ def test_a_period_after_an_amount_belongs_to_the_budget() -> None:
     assert volunteered_answer("timeline", "next month", "10k, and next month", {}, RULES)
 
 
+def test_a_date_the_model_marked_as_money_leaves_the_budget_to_the_message() -> None:
+    message = "Analytics. 900/month. Next quarter."
+    budget = volunteered_answer("budget", "Next quarter", message, {}, RULES)
+    assert budget is not None
+    assert (budget["budget_min"], budget["budget_period"]) == (900, "monthly")
+
+
 @pytest.mark.parametrize(
     "message, marked, expected",
     [
@@ -158,6 +176,9 @@ def test_a_period_after_an_amount_belongs_to_the_budget() -> None:
         # A job title's words are no need.
         ("Hello, email marketing manager at a retailer here", None, None),
         ("hi, I'm a support team lead at a bank", None, None),
+        # The need in one clause of a longer story.
+        ("Hello! I'm a vet and I want a way to answer pet owners' questions by chat. About $150 "
+         "a month.", None, "customer_support"),
     ],
 )  # fmt: skip
 def test_a_need_said_in_the_opening_is_taken(
