@@ -211,9 +211,11 @@ def qualify(
                 chat.page.evaluate("localStorage.removeItem('leadbot.transcript')")
             chat.page.reload()
             chat.open()
-            # The conversation so far is still there after the reload.
-            expect(chat.messages()).to_have_count(len(shown_before), timeout=SHOWN_TIMEOUT_MS)
-            assert chat.messages().all_inner_texts() == shown_before
+            # The conversation so far is still there after the reload (the widget shows its own
+            # copy first, then the server's history: waited for until it reads the same).
+            expect(chat.messages()).to_have_text(
+                shown_before, use_inner_text=True, timeout=SHOWN_TIMEOUT_MS
+            )
         if slot == "consent":
             if on_consent:
                 on_consent()
