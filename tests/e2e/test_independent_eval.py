@@ -4,8 +4,8 @@ Its personas, answers and off-path questions were written from the contract alon
 the training data or the parsers, and are never trained on. The issue's bars are
 95 % of the personas leaving the lead they should and 98 % of the questions answered mid-form
 with the same question asked again and nothing stored; `make bench` reports both against those
-bars. Not met yet for the personas, these tests guard what has been reached (measured: 90.4 %
-and 99.6 %) so that understanding never slides back, and rise with it.
+bars. Both are met (measured 2026-12-02: 99.4 % and 99.6 %); these tests hold the bot at the
+bars, so that understanding never slides back.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.support.bot import RunningBot
 from tests.support.scenario_player import Outcome, Persona, load_personas, play
 
 EVAL: Final = Path(__file__).resolve().parents[1] / "eval"
-PERSONA_FLOOR: Final = 0.88
+PERSONA_FLOOR: Final = 0.95
 QUESTION_FLOOR: Final = 0.98
 # Played a few at a time: the bot serves visitors concurrently, and the suite stays short.
 AT_ONCE: Final = 4
