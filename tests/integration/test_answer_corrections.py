@@ -22,23 +22,17 @@ from actions.returning import ActionReviseAnswer
 from crm_bridge import leads
 from crm_bridge.models import LeadEvent
 from crm_bridge.store import make_engine, make_session_factory
+from tests.support.slot_answers import HOT_ANSWERS, yearly_budget
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
 
 # What the visitor answered before the correction, as the form keeps it.
 EARLIER = {
-    "need": {"said": "a CRM for our reps", "need": "a CRM for our reps", "need_category": "crm"},
-    "budget": {
-        "said": "about 50k a year",
-        "budget_min": 50000.0,
-        "budget_max": 50000.0,
-        "budget_currency": "USD",
-        "budget_period": "yearly",
-        "budget_annual": 50000.0,
-    },
+    "need": HOT_ANSWERS["need"],
+    "budget": yearly_budget(50000.0, "about 50k a year"),
     "timeline": {"said": "next year", "timeline_months": 12.0},
-    "authority": {"said": "I'm the CEO", "authority": "decision_maker", "job_title": "CEO"},
+    "authority": HOT_ANSWERS["authority"],
 }
 
 
