@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 
-from actions import lead_store
 from actions.qualification_form import ValidateQualificationForm
 from actions.submission import ActionRequestHandoff, ActionSubmitQualification
 from crm_bridge import leads, spool
 from crm_bridge.migrate import upgrade
 from crm_bridge.store import make_engine, make_session_factory
 from tests.support.slot_answers import HOT_ANSWERS
-
-ROOT = Path(__file__).resolve().parents[2]
-DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
+from tests.support.trackers import responses, run_action, slots_set, tracker_after
 
 
 @pytest.fixture
@@ -37,61 +31,18 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     engine.dispose()
 
 
-def _tracker(
-    said: str,
-    *,
-    requested: str | None,
-    intent: str = "inform",
-    confidence: float = 0.95,
-    slots: dict[str, Any] | None = None,
-    extracted: dict[str, Any] | None = None,
-    sender_id: str = "visitor-1",
-) -> Tracker:
-    """A tracker as the form sees it after the visitor's latest message was read."""
-    extracted = extracted if extracted is not None else ({requested: said} if requested else {})
-    now = time.time()
-    user = {
-        "event": "user",
-        "text": said,
-        "timestamp": now,
-        "input_channel": "rest",
-        "parse_data": {"intent": {"name": intent, "confidence": confidence}, "entities": []},
-    }
-    earlier = [
-        {"event": "slot", "name": k, "value": v, "timestamp": now - 1}
-        for k, v in (slots or {}).items()
-    ]
-    events = [
-        {"event": "bot", "text": "Hi!", "timestamp": now - 2},
-        *earlier,
-        user,
-        *({"event": "slot", "name": k, "value": v, "timestamp": now} for k, v in extracted.items()),
-    ]
-    return Tracker(
-        sender_id=sender_id,
-        slots={**(slots or {}), "requested_slot": requested, **extracted},
-        latest_message=user | {"intent": user["parse_data"]["intent"]},
-        events=events,
-        paused=False,
-        followup_action=None,
-        active_loop={"name": "qualification_form"},
-        latest_action_name="action_listen",
-    )
+# The form's tracker after one message of the visitor's, over REST.
+_tracker = partial(tracker_after, sender_id="visitor-1")
 
 
 def _validate(tracker: Tracker) -> tuple[dict[str, Any], list[str]]:
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(ValidateQualificationForm().run(dispatcher, tracker, DOMAIN))
-    lead_store.wait_for_writes(timeout=30)
-    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}, [
-        m["response"] for m in dispatcher.messages
-    ]
+    events, messages = run_action(ValidateQualificationForm(), tracker)
+    return slots_set(events), responses(messages)
 
 
 def _submit(tracker: Tracker) -> tuple[list[dict[str, Any]], list[str]]:
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(ActionSubmitQualification().run(dispatcher, tracker, DOMAIN))
-    return events, [m["response"] for m in dispatcher.messages]
+    events, messages = run_action(ActionSubmitQualification(), tracker)
+    return events, responses(messages)
 
 
 def _lead(store: Any, sender_id: str = "visitor-1") -> dict[str, Any] | None:
@@ -319,13 +270,12 @@ def test_without_consent_no_contact_data_is_kept(store: Any) -> None:
 
 
 def test_a_human_request_outside_the_form_creates_a_handoff(store: Any) -> None:
-    dispatcher = CollectingDispatcher()
     tracker = _tracker(
         "let me talk to a person", requested=None, intent="request_human", extracted={}
     )
-    events = asyncio.run(ActionRequestHandoff().run(dispatcher, tracker, DOMAIN))
+    events, messages = run_action(ActionRequestHandoff(), tracker)
     assert SlotSet("handoff_requested", True) in events
-    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_created"]
+    assert responses(messages) == ["utter_handoff_created"]
     assert _lead(store)["handoff"] == "pending"
 
 

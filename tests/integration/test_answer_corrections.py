@@ -3,16 +3,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Iterator
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
-import yaml
 from rasa_sdk import Tracker
-from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,9 +19,7 @@ from crm_bridge import leads
 from crm_bridge.models import LeadEvent
 from crm_bridge.store import make_engine, make_session_factory
 from tests.support.slot_answers import HOT_ANSWERS, yearly_budget
-
-ROOT = Path(__file__).resolve().parents[2]
-DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
+from tests.support.trackers import responses, run_action, slots_set, tracker_after
 
 # What the visitor answered before the correction, as the form keeps it.
 EARLIER = {
@@ -44,49 +38,8 @@ def store(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionm
     engine.dispose()
 
 
-def _tracker(
-    said: str,
-    *,
-    requested: str | None,
-    slots: dict[str, Any],
-    entities: list[dict[str, Any]] | None = None,
-    sender_id: str = "web-correction",
-    intent: str = "inform",
-) -> Tracker:
-    """The tracker as the form sees it: Rasa has filled the question being asked with the
-    whole message and every slot the model marked with its words."""
-    now = time.time()
-    entities = entities or []
-    user = {
-        "event": "user",
-        "text": said,
-        "timestamp": now,
-        "input_channel": "socketio",
-        "parse_data": {"intent": {"name": intent, "confidence": 0.9}, "entities": entities},
-    }
-    extracted = {e["entity"]: e["value"] for e in entities} | (
-        {requested: said} if requested else {}
-    )
-    return Tracker(
-        sender_id=sender_id,
-        slots={**slots, "requested_slot": requested, **extracted},
-        latest_message=user | {"intent": user["parse_data"]["intent"], "entities": entities},
-        events=[
-            *(
-                {"event": "slot", "name": k, "value": v, "timestamp": now - 1}
-                for k, v in slots.items()
-            ),
-            user,
-            *(
-                {"event": "slot", "name": k, "value": v, "timestamp": now}
-                for k, v in extracted.items()
-            ),
-        ],
-        paused=False,
-        followup_action=None,
-        active_loop={"name": "qualification_form"},
-        latest_action_name="action_listen",
-    )
+# The form's tracker after one message of the visitor's, in the website widget.
+_tracker = partial(tracker_after, sender_id="web-correction", channel="socketio", confidence=0.9)
 
 
 def _answered_before(slots: dict[str, Any], sender_id: str = "web-correction") -> None:
@@ -98,11 +51,8 @@ def _answered_before(slots: dict[str, Any], sender_id: str = "web-correction") -
 
 
 def _run(action: Any, tracker: Tracker) -> tuple[dict[str, Any], list[str]]:
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker, DOMAIN))
-    lead_store.wait_for_writes(timeout=30)
-    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
-    return slots, [m["response"] for m in dispatcher.messages]
+    events, messages = run_action(action, tracker)
+    return slots_set(events), responses(messages)
 
 
 def _changes(store: sessionmaker[Session], sender_id: str = "web-correction") -> list[Any]:

@@ -4,21 +4,17 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
-import yaml
 from rasa_sdk import Tracker
-from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions import lead_store
 from actions.nudge import NUDGE_INTENT
 from actions.qualification_form import ValidateQualificationForm
 from actions.returning import ActionReviseAnswer, ActionSessionStart
@@ -28,9 +24,8 @@ from crm_bridge.inbox import LeadFilter, every_row
 from crm_bridge.models import Conversation, LeadEvent, QualificationHistory
 from crm_bridge.store import make_engine, make_session_factory
 from tests.support.slot_answers import HOT_ANSWERS, yearly_budget
+from tests.support.trackers import responses, run_action, slots_set, tracker_after
 
-ROOT = Path(__file__).resolve().parents[2]
-DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
 WIDGET_VISIT = {
     "page_url": "https://acme.example/pricing?utm_campaign=spring",
     "referrer": "https://www.google.com/",
@@ -52,49 +47,8 @@ def store(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessio
     engine.dispose()
 
 
-def _tracker(
-    said: str,
-    *,
-    sender_id: str,
-    channel: str = "socketio",
-    slots: dict[str, Any] | None = None,
-    requested: str | None = None,
-    intent: str = "inform",
-    entities: list[dict[str, Any]] | None = None,
-    metadata: dict[str, Any] | None = None,
-) -> Tracker:
-    """A conversation's tracker right after the visitor's latest message was read."""
-    now = time.time()
-    user = {
-        "event": "user",
-        "text": said,
-        "timestamp": now,
-        "input_channel": channel,
-        "metadata": metadata or {},
-        "parse_data": {
-            "intent": {"name": intent, "confidence": 0.95},
-            "entities": entities or [],
-        },
-    }
-    slot_events = [
-        {"event": "slot", "name": k, "value": v, "timestamp": now - 1}
-        for k, v in (slots or {}).items()
-    ]
-    extracted = [{"event": "slot", "name": requested, "value": said, "timestamp": now}]
-    return Tracker(
-        sender_id=sender_id,
-        slots={
-            **(slots or {}),
-            "requested_slot": requested,
-            **({requested: said} if requested else {}),
-        },
-        latest_message=user | {"intent": user["parse_data"]["intent"], "entities": entities or []},
-        events=[*slot_events, user, *(extracted if requested else [])],
-        paused=False,
-        followup_action=None,
-        active_loop={"name": "qualification_form"} if requested else {},
-        latest_action_name="action_listen",
-    )
+# A conversation's tracker after one message of the visitor's, in the website widget.
+_tracker = partial(tracker_after, channel="socketio")
 
 
 def _before_session(
@@ -114,17 +68,6 @@ def _before_session(
     )
 
 
-def _run(action: Any, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker, DOMAIN))
-    lead_store.wait_for_writes(timeout=30)
-    return events, dispatcher.messages
-
-
-def _slots(events: list[dict[str, Any]]) -> dict[str, Any]:
-    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
-
-
 def _lead(store: sessionmaker[Session], sender_id: str) -> dict[str, Any]:
     with store() as session:
         lead = leads.lead_for_sender(session, sender_id)
@@ -136,7 +79,7 @@ def _qualify(sender_id: str, channel: str = "socketio", **overrides: Any) -> Non
     """A whole qualification, submitted as the form's end does."""
     tracker = _tracker("Northwind Labs", sender_id=sender_id, channel=channel)
     tracker.slots.update({**ANSWERS, **overrides})
-    _, messages = _run(ActionSubmitQualification(), tracker)
+    _, messages = run_action(ActionSubmitQualification(), tracker)
     assert messages and messages[0]["response"].startswith("utter_result_")
 
 
@@ -149,7 +92,7 @@ def test_the_first_page_and_source_are_kept_and_a_later_direct_visit_changes_nei
     first = _tracker(
         "we need a CRM", sender_id="web-ctx-1", requested="need", metadata=WIDGET_VISIT
     )
-    _run(ValidateQualificationForm(), first)
+    run_action(ValidateQualificationForm(), first)
     assert _lead(store, "web-ctx-1")["source"] == "campaign"
 
     direct = {"page_url": "https://acme.example/contact", "referrer": None, "utm": {}}
@@ -175,7 +118,9 @@ def test_the_first_page_and_source_are_kept_and_a_later_direct_visit_changes_nei
 
 
 def test_an_unknown_source_is_refused(store: sessionmaker[Session]) -> None:
-    _run(ValidateQualificationForm(), _tracker("a CRM", sender_id="web-ctx-2", requested="need"))
+    run_action(
+        ValidateQualificationForm(), _tracker("a CRM", sender_id="web-ctx-2", requested="need")
+    )
     with pytest.raises(ValueError, match="unknown lead source"), store.begin() as session:
         leads.note_visit(
             session, "web-ctx-2", page_url=None, referrer=None, utm=None, source="billboard"
@@ -184,11 +129,11 @@ def test_an_unknown_source_is_refused(store: sessionmaker[Session]) -> None:
 
 def test_the_review_app_finds_leads_by_their_source(store: sessionmaker[Session]) -> None:
     search = {"page_url": "https://acme.example/", "referrer": "https://duckduckgo.com/"}
-    _run(
+    run_action(
         ValidateQualificationForm(),
         _tracker("a CRM", sender_id="web-s", requested="need", metadata=search),
     )
-    _run(
+    run_action(
         ValidateQualificationForm(),
         _tracker("a CRM", sender_id="slack-s", channel="slack", requested="need"),
     )
@@ -207,7 +152,7 @@ def test_the_review_app_finds_leads_by_their_source(store: sessionmaker[Session]
 def test_the_same_email_on_the_website_and_in_slack_is_one_lead_with_its_first_source(
     store: sessionmaker[Session],
 ) -> None:
-    _run(
+    run_action(
         ValidateQualificationForm(),
         _tracker("a CRM", sender_id="web-dana", requested="need", metadata=WIDGET_VISIT),
     )
@@ -231,13 +176,13 @@ def test_a_new_session_of_a_known_conversation_is_welcomed_back_and_asked_nothin
 ) -> None:
     _qualify("web-back")
     # The tracker was lost (e.g. a restart with an in-memory tracker store): the store remembers.
-    events, messages = _run(ActionSessionStart(), _before_session("web-back"))
+    events, messages = run_action(ActionSessionStart(), _before_session("web-back"))
 
-    assert [m["response"] for m in messages] == ["utter_welcome_back"]
+    assert responses(messages) == ["utter_welcome_back"]
     assert messages[0]["person_greeting"] == ", Dana"
     assert events[0]["event"] == "session_started"
     assert events[-1] == {**events[-1], "event": "action", "name": "action_listen"}
-    slots = _slots(events)
+    slots = slots_set(events)
     assert {slot: slots.get(slot) for slot in ANSWERS} == ANSWERS
     assert slots["qualification_done"] is True
 
@@ -247,16 +192,16 @@ def test_a_new_session_keeps_the_slots_it_had_and_welcomes_back_by_name(
 ) -> None:
     known = {"need": ANSWERS["need"], "person_name": ANSWERS["person_name"]}
     tracker = _before_session("web-carried", {**known, "requested_slot": "budget"}, 1)
-    events, messages = _run(ActionSessionStart(), tracker)
+    events, messages = run_action(ActionSessionStart(), tracker)
 
     assert [(m["response"], m["person_greeting"]) for m in messages] == [
         ("utter_welcome_back", ", Dana")
     ]
-    assert _slots(events) == known
+    assert slots_set(events) == known
 
 
 def test_a_first_visit_starts_quietly(store: sessionmaker[Session]) -> None:
-    events, messages = _run(ActionSessionStart(), _before_session("web-new"))
+    events, messages = run_action(ActionSessionStart(), _before_session("web-new"))
 
     assert messages == []
     assert [e["event"] for e in events] == ["session_started", "action"]
@@ -273,26 +218,26 @@ def test_a_known_email_in_a_new_conversation_is_welcomed_back_and_not_asked_agai
     tracker = _tracker(
         "dana@northwind-labs.com", sender_id="web-second", slots=known, requested="email"
     )
-    events, messages = _run(ValidateQualificationForm(), tracker)
+    events, messages = run_action(ValidateQualificationForm(), tracker)
 
-    assert [m["response"] for m in messages] == ["utter_welcome_back_email"]
+    assert responses(messages) == ["utter_welcome_back_email"]
     assert "person_greeting" not in messages[0]  # whoever types an email learns no name
-    assert _slots(events)["company"] == ANSWERS["company"]
+    assert slots_set(events)["company"] == ANSWERS["company"]
     assert _lead(store, "web-second")["id"] == _lead(store, "rest-first")["id"]
 
 
 def test_the_own_email_again_is_no_return(store: sessionmaker[Session]) -> None:
     known = {slot: ANSWERS[slot] for slot in ("need", "consent", "person_name", "email")}
-    _run(
+    run_action(
         ValidateQualificationForm(),
         _tracker("Dana", sender_id="web-same", slots=known, requested="company"),
     )
     tracker = _tracker(
         "dana@northwind-labs.com", sender_id="web-same", slots=known, requested="email"
     )
-    _, messages = _run(ValidateQualificationForm(), tracker)
+    _, messages = run_action(ValidateQualificationForm(), tracker)
 
-    assert "utter_welcome_back_email" not in [m["response"] for m in messages]
+    assert "utter_welcome_back_email" not in responses(messages)
 
 
 # ---- a changed answer ----------------------------------------------------------------------------
@@ -332,10 +277,10 @@ def test_a_changed_answer_rescores_the_lead_and_is_kept_in_its_history(
         entities=entities,
         slots={**ANSWERS, "qualification_done": True},
     )
-    events, messages = _run(ActionReviseAnswer(), tracker)
+    events, messages = run_action(ActionReviseAnswer(), tracker)
 
-    assert [m["response"] for m in messages] == ["utter_answer_updated"]
-    assert list(_slots(events)) == [slot]
+    assert responses(messages) == ["utter_answer_updated"]
+    assert list(slots_set(events)) == [slot]
     after = _lead(store, "web-change")
     assert {k: after[k] for k in expected} == expected
     assert after["score"] > before["score"]
@@ -352,7 +297,7 @@ def test_a_changed_answer_rescores_the_lead_and_is_kept_in_its_history(
         ).all()
     assert history == [before["score"], after["score"]]
     assert [change.detail for change in changes] == [
-        {"question": slot, "before": ANSWERS[slot]["said"], "now": _slots(events)[slot]["said"]}
+        {"question": slot, "before": ANSWERS[slot]["said"], "now": slots_set(events)[slot]["said"]}
     ]
 
 
@@ -366,10 +311,11 @@ def test_a_statement_that_changes_nothing_is_answered_as_before(
         entities=[{"entity": "budget", "value": "10k a year"}],
         slots={**ANSWERS, "qualification_done": True},
     )
-    events, messages = _run(ActionReviseAnswer(), tracker)
+    events, messages = run_action(ActionReviseAnswer(), tracker)
 
-    assert [m["response"] for m in messages] == ["utter_anything_else"]
-    assert events == []
+    assert responses(messages) == ["utter_anything_else"]
+    # Nothing changes: the slot Rasa filled with the entity's raw words gets the same answer back.
+    assert slots_set(events) == {"budget": ANSWERS["budget"]}
 
 
 # ---- the quiet-visitor nudge ---------------------------------------------------------------------
@@ -384,7 +330,7 @@ def test_each_turn_of_the_form_on_the_website_schedules_the_conversations_nudge(
 ) -> None:
     monkeypatch.setenv("LEADBOT_NUDGE_AFTER_S", "90")
     started = datetime.now(timezone.utc).timestamp()
-    events, _ = _run(
+    events, _ = run_action(
         ValidateQualificationForm(), _tracker("a CRM", sender_id="web-quiet", requested="need")
     )
 
@@ -418,7 +364,7 @@ def test_no_nudge_is_scheduled(
     tracker = _tracker(
         "a CRM", sender_id=f"{channel}-no-nudge", channel=channel, requested="need", slots=slots
     )
-    events, _ = _run(ValidateQualificationForm(), tracker)
+    events, _ = run_action(ValidateQualificationForm(), tracker)
 
     assert _reminders(events) == []
 
@@ -434,10 +380,10 @@ def test_the_nudge_is_sent_once_and_keeps_what_the_visitor_said(
         intent=NUDGE_INTENT,
         slots={"need": ANSWERS["need"]},
     )
-    events, messages = _run(ValidateQualificationForm(), reminder)
+    events, messages = run_action(ValidateQualificationForm(), reminder)
 
-    assert [m["response"] for m in messages] == ["utter_nudge"]
-    assert _slots(events) == {"budget": None, "nudge_sent": True}
+    assert responses(messages) == ["utter_nudge"]
+    assert slots_set(events) == {"budget": None, "nudge_sent": True}
 
     again = _tracker(
         f"EXTERNAL: {NUDGE_INTENT}",
@@ -446,6 +392,6 @@ def test_the_nudge_is_sent_once_and_keeps_what_the_visitor_said(
         intent=NUDGE_INTENT,
         slots={"need": ANSWERS["need"], "nudge_sent": True},
     )
-    events, messages = _run(ValidateQualificationForm(), again)
+    events, messages = run_action(ValidateQualificationForm(), again)
     assert messages == []
-    assert _slots(events) == {"budget": None}
+    assert slots_set(events) == {"budget": None}
