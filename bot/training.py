@@ -40,6 +40,9 @@ def ensure_model(settings: Settings, force: bool = False) -> Path:
         [
             str(settings.rasa_executable),
             "train",
+            # `make test` validates the data and domain strictly (test_rasa_dialogue.py); doing
+            # it again here would add seconds to every training.
+            "--skip-validation",
             "--config",
             "config.yml",
             "--domain",
