@@ -1,4 +1,5 @@
-"""Shared fixtures: throwaway CRM stores on SQLite and on a private PostgreSQL 15 server.
+"""Shared fixtures: throwaway CRM stores on SQLite and on a private PostgreSQL 15 server, and
+headless Chromium for the browser tests.
 
 Every store test takes ``database_url`` and runs once per database. The PostgreSQL server is
 started once per test session in a temporary folder on a free loopback port, each test gets
@@ -12,12 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_bridge.migrate import upgrade
 from crm_bridge.models import Base
 from crm_bridge.store import make_engine, make_session_factory
 from tests.support import pg_server
+from tests.support.chromium import headless_chromium
 from tests.support.pg_server import PostgresServer
 
 STORE_DATABASE = "leadbot_test"
@@ -80,3 +83,13 @@ def session_factory(database_url: str) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(database_url)
     yield make_session_factory(engine)
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, for one test module."""
+    try:
+        with headless_chromium() as chromium:
+            yield chromium
+    except FileNotFoundError as error:
+        pytest.fail(str(error))

@@ -9,7 +9,6 @@ never downloads a browser here: it drives /usr/bin/chromium.
 
 from __future__ import annotations
 
-import re
 import subprocess
 import threading
 import time
@@ -21,11 +20,11 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, Page, Route
+from playwright.sync_api import Browser, Page
 
 from bot import launcher, training
 from tests.support.bot import RunningBot, free_port, running_bot
-from tests.support.chromium import headless_chromium
+from tests.support.chromium import PageProblems, local_context
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 667}
@@ -159,65 +158,24 @@ def web_bot(
         pytest.fail(str(error))
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, for one test module."""
-    try:
-        with headless_chromium() as chromium:
-            yield chromium
-    except FileNotFoundError as error:
-        pytest.fail(str(error))
-
-
-@dataclass
-class PageProblems:
-    """What went wrong inside the page: script errors and dialogs (alert, confirm, prompt)."""
-
-    errors: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-
-
-def _open_context(browser: Browser, **options: Any) -> BrowserContext:
-    context = browser.new_context(**options)
-    context.set_default_timeout(30_000)
-    # The tests talk to this machine only (rasa-webchat's stylesheet asks for a web font).
-    context.route(re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/])"), _refuse)
-    return context
-
-
-def _refuse(route: Route) -> None:
-    route.abort()
-
-
 @pytest.fixture
 def problems() -> PageProblems:
     return PageProblems()
 
 
-def _watch(page: Page, problems: PageProblems) -> Page:
-    page.on("pageerror", lambda error: problems.errors.append(str(error)))
-
-    def on_dialog(dialog: Any) -> None:
-        problems.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    return page
-
-
 @pytest.fixture
 def desktop_page(browser: Browser, problems: PageProblems) -> Iterator[Page]:
     """A page in a fresh desktop browser context (its own storage)."""
-    context = _open_context(browser, viewport=DESKTOP)
-    yield _watch(context.new_page(), problems)
+    context = local_context(browser, viewport=DESKTOP)
+    yield problems.watch(context.new_page())
     context.close()
 
 
 @pytest.fixture
 def phone_page(browser: Browser, problems: PageProblems) -> Iterator[Page]:
     """A page in a fresh 375×667 touch-screen context, as on a small phone."""
-    context = _open_context(
+    context = local_context(
         browser, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
     )
-    yield _watch(context.new_page(), problems)
+    yield problems.watch(context.new_page())
     context.close()

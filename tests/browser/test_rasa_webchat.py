@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page
 
 from bot.settings import PROJECT_ROOT
-from tests.browser.conftest import BusinessSite, PageProblems, WebBot
+from tests.browser.conftest import BusinessSite, WebBot
 from tests.browser.visitor import (
     EXPECTED_LEAD,
     RasaWebchat,
@@ -22,6 +22,7 @@ from tests.browser.visitor import (
     qualify,
     wait_for_lead,
 )
+from tests.support.chromium import PageProblems
 
 pytestmark = pytest.mark.rasa
 

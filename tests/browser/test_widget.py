@@ -16,7 +16,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from bot.settings import PROJECT_ROOT
-from tests.browser.conftest import BusinessSite, PageProblems, WebBot
+from tests.browser.conftest import BusinessSite, WebBot
 from tests.browser.visitor import (
     EXPECTED_LEAD,
     LeadbotWidget,
@@ -25,6 +25,7 @@ from tests.browser.visitor import (
     wait_for_lead,
     wait_for_turn,
 )
+from tests.support.chromium import PageProblems
 
 pytestmark = pytest.mark.rasa
 

@@ -18,7 +18,7 @@ from crm_bridge.store import make_engine, make_session_factory
 from tests.browser.visitor import ANSWERS, LeadbotWidget, requested_slot, wait_for_turn
 from tests.review.factories import COLD, PASSWORD, WARM, add_user, make_lead
 from tests.support.bot import RunningBot, running_bot
-from tests.support.chromium import headless_chromium
+from tests.support.chromium import PageProblems, local_context
 
 pytestmark = pytest.mark.rasa
 
@@ -47,28 +47,12 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
         pytest.fail(str(error))
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    try:
-        with headless_chromium() as chromium:
-            yield chromium
-    except FileNotFoundError as error:
-        pytest.fail(str(error))
-
-
 class Watched:
-    """A page whose script errors and dialogs (an alert() would be one) are collected."""
+    """A page in a fresh context of its own, its script errors and dialogs collected."""
 
     def __init__(self, context: BrowserContext) -> None:
-        self.page = context.new_page()
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.page.on("dialog", self._dialog)
-
-    def _dialog(self, dialog: object) -> None:
-        self.dialogs.append(getattr(dialog, "message", "?"))
-        dialog.dismiss()  # type: ignore[attr-defined]
+        self.problems = PageProblems()
+        self.page = self.problems.watch(context.new_page())
 
 
 @pytest.fixture
@@ -80,10 +64,7 @@ def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
 
 
 def _context(browser: Browser, opened: list[BrowserContext]) -> BrowserContext:
-    context = browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(30_000)
-    # Nothing but this machine.
-    context.route(re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/])"), lambda r: r.abort())
+    context = local_context(browser, viewport=DESKTOP)
     opened.append(context)
     return context
 
@@ -176,7 +157,7 @@ def test_a_rep_takes_a_lead_from_the_queue_to_an_accepted_customer_conversation(
     rep.page.screenshot(path=str(DOCS / "review-funnel.png"), full_page=True)
 
     for watched in (rep, other, visitor):
-        assert watched.dialogs == [] and watched.errors == []
+        assert watched.problems == PageProblems()
 
 
 def test_markup_a_visitor_typed_is_shown_as_text(
@@ -187,7 +168,7 @@ def test_markup_a_visitor_typed_is_shown_as_text(
     rep.page.get_by_role("link", name="Mallory").click()
     expect(rep.page.locator("td.said").first).to_have_text(SCRIPT)
     assert rep.page.locator("main script").count() == 0
-    assert rep.dialogs == [] and rep.errors == []
+    assert rep.problems == PageProblems()
 
 
 def test_a_visitor_without_consent_is_shown_as_chat_only(

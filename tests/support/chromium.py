@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 
 CHROMIUM: Final = Path("/usr/bin/chromium")
 # No sandbox (tests run as root); nothing that reaches for the network beyond loopback.
@@ -19,6 +21,8 @@ CHROMIUM_ARGS: Final = [
     "--disable-sync",
     "--no-first-run",
 ]
+# Every address but this machine's (rasa-webchat's stylesheet asks for a web font, for one).
+ELSEWHERE: Final = re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/])")
 
 
 @contextmanager
@@ -41,3 +45,33 @@ def headless_chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def local_context(browser: Browser, **options: Any) -> BrowserContext:
+    """A fresh context (its own storage) that reaches this machine only, waiting up to 30 s."""
+    context = browser.new_context(**options)
+    context.set_default_timeout(30_000)
+    context.route(ELSEWHERE, _refuse)
+    return context
+
+
+def _refuse(route: Route) -> None:
+    route.abort()
+
+
+@dataclass
+class PageProblems:
+    """What went wrong inside watched pages: script errors and dialogs (alert, confirm, prompt)."""
+
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def watch(self, page: Page) -> Page:
+        """Collect the page's script errors and dismiss and collect its dialogs."""
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("dialog", self._dismiss)
+        return page
+
+    def _dismiss(self, dialog: Any) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
