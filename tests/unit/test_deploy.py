@@ -5,7 +5,9 @@ shared lock and tracker stores."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -146,6 +148,42 @@ def test_helm_values_run_two_rasa_servers_each_with_its_action_server_and_the_sa
     endpoints = values["applicationSettings"]["endpoints"]
     assert not endpoints["trackerStore"]["enabled"] and not endpoints["lockStore"]["enabled"]
     assert not values["postgresql"]["install"] and not values["rasa-action-server"]["install"]
+
+
+def _compose_config(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Compose's own reading of the file (`docker-compose config`: Debian's docker-compose, which
+    `make test` installs; it parses, validates and interpolates without a Docker engine)."""
+    return subprocess.run(
+        ["docker-compose", "--file", str(COMPOSE), "config"],
+        env={"PATH": os.environ["PATH"], **environment},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_compose_itself_accepts_the_file_once_every_secret_is_set() -> None:
+    secrets = {name: f"sample-{name.lower()}" for name in _required_secrets()}
+    result = _compose_config(secrets)
+
+    assert result.returncode == 0, result.stderr
+    resolved = yaml.safe_load(result.stdout)["services"]
+    assert set(resolved) == set(_compose())
+    for name in ("rasa-1", "rasa-2"):
+        assert resolved[name]["environment"]["LEADBOT_API_TOKEN"] == secrets["LEADBOT_API_TOKEN"]
+
+
+def test_compose_refuses_to_start_without_each_secret() -> None:
+    every_secret = {name: "sample" for name in _required_secrets()}
+    for missing in every_secret:
+        result = _compose_config({k: v for k, v in every_secret.items() if k != missing})
+        assert result.returncode != 0 and missing in result.stderr, missing
+
+
+def _required_secrets() -> set[str]:
+    """The variables compose must be given (written ${NAME:?message} in the file)."""
+    return set(re.findall(r"\$\{(\w+):\?", COMPOSE.read_text(encoding="utf-8")))
 
 
 def test_no_secret_is_written_into_the_deploy_files() -> None:
