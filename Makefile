@@ -12,7 +12,7 @@ UV_VERSION := 0.13.9
 UV := .venv-uv/bin/uv
 UV_INSTALL := $(UV) pip install --quiet --compile-bytecode
 
-.PHONY: help install install-parallel run test lint train system-packages clean
+.PHONY: help install install-dev install-parallel install-dev-parallel run test lint train system-packages clean
 
 help:
 	@echo "make run    install what is missing, train if needed, start the bot (Ctrl-C stops it)"
@@ -32,6 +32,7 @@ $(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa.lock | $(UV)
 	$(UV_INSTALL) --python $(RASA_VENV)/bin/python -r requirements/rasa.txt -c requirements/rasa.lock
 	touch $@
 
+# What `leadbot run` needs...
 $(APP_VENV)/.installed: requirements/app.txt requirements/app.lock requirements/model.txt pyproject.toml | $(UV)
 	rm -rf $(APP_VENV)
 	$(UV) venv --quiet --seed --python $(PYTHON310) $(APP_VENV)
@@ -40,30 +41,49 @@ $(APP_VENV)/.installed: requirements/app.txt requirements/app.lock requirements/
 	$(UV_INSTALL) --python $(APP_VENV)/bin/python --no-deps -e .
 	touch $@
 
-# The widget's browser code (socket.io-client; rasa-webchat for a compatibility test), exactly
-# as package-lock.json pins it; reinstalled only when the lock changes.
-node_modules/.installed: package.json package-lock.json
-	@command -v npm >/dev/null || { \
-	  echo "Installing Node.js and npm..."; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
-	npm ci --no-audit --no-fund --loglevel=error
+# ... and, on top, the tools of the tests, lint and bench (a newcomer's `make run` waits for none).
+$(APP_VENV)/.dev-installed: requirements/dev.txt $(APP_VENV)/.installed
+	$(UV_INSTALL) --python $(APP_VENV)/bin/python -r requirements/dev.txt -c requirements/app.lock
 	touch $@
 
+# The widget's browser code (socket.io-client), exactly as package-lock.json pins it; the tests
+# also need the development packages (rasa-webchat, for a compatibility test). Reinstalled only
+# when the lock changes.
+NEED_NPM = command -v npm >/dev/null || { \
+	  echo "Installing Node.js and npm..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+NPM_CI := npm ci --no-audit --no-fund --loglevel=error
+
+node_modules/.installed: package.json package-lock.json
+	@$(NEED_NPM)
+	$(NPM_CI) --omit=dev
+	touch $@
+
+node_modules/.dev-installed: package.json package-lock.json
+	@$(NEED_NPM)
+	$(NPM_CI)
+	touch node_modules/.installed $@
+
 install: $(RASA_VENV)/.installed $(APP_VENV)/.installed node_modules/.installed
+install-dev: $(RASA_VENV)/.installed $(APP_VENV)/.dev-installed node_modules/.dev-installed
 
 # The two environments and the widget's packages are independent: installed side by side, the
 # slowest of them sets the wait instead of their sum (apt-get, which takes a lock, runs apart).
 install-parallel:
 	@$(MAKE) --no-print-directory --jobs=3 --output-sync=target install
+install-dev-parallel:
+	@$(MAKE) --no-print-directory --jobs=3 --output-sync=target install-dev
 
 # What the tests start themselves: PostgreSQL (the store runs on SQLite and PostgreSQL), Redis
 # (shared lock and tracker stores, Slack's seen events across workers) and Chromium (Playwright
-# drives Debian's; it never downloads one). One apt-get for whatever is missing.
+# drives Debian's; it never downloads one); and docker-compose, whose own parser checks
+# deploy/docker-compose.yml without a Docker engine. One apt-get for whatever is missing.
 system-packages:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing$$missing..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -75,10 +95,10 @@ train: install-parallel
 run: install-parallel
 	$(APP_VENV)/bin/leadbot run
 
-test: install-parallel system-packages train
+test: install-dev-parallel system-packages train
 	$(APP_VENV)/bin/python -m pytest
 
-lint: install-parallel
+lint: install-dev-parallel
 	$(APP_VENV)/bin/ruff check .
 	$(APP_VENV)/bin/ruff format --check .
 	$(APP_VENV)/bin/mypy
@@ -89,5 +109,5 @@ clean:
 # The benchmark: every section, then docs/benchmarks.md, .json and the plot (up to ~20 minutes).
 # Redis backs the two-worker Rasa server of the load section.
 .PHONY: bench
-bench: install-parallel system-packages
+bench: install-dev-parallel system-packages
 	$(APP_VENV)/bin/python -m benchmarks.bench
