@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, make_url, text
 
 from crm_bridge.store import make_engine
 
@@ -29,9 +32,30 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str) -> None:
     """Migrate the store at ``url`` to the newest schema; a store already there is left alone.
 
-    Safe to call from several processes starting at once: SQLite serialises them on its write
-    lock and PostgreSQL on an advisory lock.
+    Safe to call from several processes starting at once: PostgreSQL serialises them on an
+    advisory lock, SQLite on a lock file beside the database, taken before the first connection
+    (two first connections to a new file race to switch it to WAL, and one was refused at once
+    with "database is locked", whatever the busy timeout).
     """
+    with _sqlite_migration_lock(url):
+        _upgrade(url)
+
+
+@contextmanager
+def _sqlite_migration_lock(url: str) -> Iterator[None]:
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        yield
+        return
+    lock_path = Path(database).with_name(Path(database).name + ".migrating")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
+def _upgrade(url: str) -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
