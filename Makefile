@@ -26,23 +26,11 @@ $(UV):
 	rm -rf .venv-uv
 	$(PYTHON310) -m pip install $(PIP_FLAGS) --root-user-action=ignore --target .venv-uv uv==$(UV_VERSION)
 
-# The Rasa environment is installed without its bytecode, which takes about 20 s more to compile
-# than the whole install: the first training starts without waiting for it.
 $(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa.lock | $(UV)
 	rm -rf $(RASA_VENV)
 	$(UV) venv --quiet --seed --python $(PYTHON310) $(RASA_VENV)
-	$(UV) pip install --quiet --python $(RASA_VENV)/bin/python -r requirements/rasa.txt -c requirements/rasa.lock
+	$(UV_INSTALL) --python $(RASA_VENV)/bin/python -r requirements/rasa.txt -c requirements/rasa.lock
 	touch $@
-
-# Its bytecode, so that no Rasa process compiles Rasa's and TensorFlow's sources again at each
-# start (PYTHONDONTWRITEBYTECODE may be set). The tests, which start many Rasa servers, wait for
-# it; `make run` compiles it at low priority beside the first training.
-# (compileall exits 1 when a file will not compile, as some packages' test data does; a stop
-# by a signal leaves the stamp unwritten.)
-RASA_COMPILE := nice -n 19 $(RASA_VENV)/bin/python -m compileall -q -j 0 $(RASA_VENV)/lib \
-	>/dev/null 2>&1; test $$? -le 1 && touch $(RASA_VENV)/.compiled
-$(RASA_VENV)/.compiled: $(RASA_VENV)/.installed
-	$(RASA_COMPILE)
 
 # What `leadbot run` needs...
 $(APP_VENV)/.installed: requirements/app.txt requirements/app.lock requirements/model.txt pyproject.toml | $(UV)
@@ -77,7 +65,7 @@ node_modules/.dev-installed: package.json package-lock.json
 	touch node_modules/.installed $@
 
 install: $(RASA_VENV)/.installed $(APP_VENV)/.installed node_modules/.installed
-install-dev: $(RASA_VENV)/.compiled $(APP_VENV)/.dev-installed node_modules/.dev-installed
+install-dev: $(RASA_VENV)/.installed $(APP_VENV)/.dev-installed node_modules/.dev-installed
 
 # The two environments and the widget's packages are independent: installed side by side, the
 # slowest of them sets the wait instead of their sum (apt-get, which takes a lock, runs apart).
@@ -105,7 +93,6 @@ train: install-parallel
 	$(APP_VENV)/bin/leadbot train
 
 run: install-parallel
-	@test -e $(RASA_VENV)/.compiled || { ($(RASA_COMPILE)) & }
 	$(APP_VENV)/bin/leadbot run
 
 test: install-dev-parallel system-packages train
