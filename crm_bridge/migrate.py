@@ -11,9 +11,9 @@ from typing import Final
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, make_url, text
+from sqlalchemy import Connection, text
 
-from crm_bridge.store import make_engine
+from crm_bridge.store import make_engine, sqlite_file
 
 MIGRATIONS: Final = Path(__file__).resolve().parent / "migrations"
 # Any constant works; it only has to be the same for every process migrating one database.
@@ -43,14 +43,11 @@ def upgrade(url: str) -> None:
 
 @contextmanager
 def _sqlite_migration_lock(url: str) -> Iterator[None]:
-    parsed = make_url(url)
-    database = parsed.database or ""
-    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+    database = sqlite_file(url)
+    if database is None:
         yield
         return
-    lock_path = Path(database).with_name(Path(database).name + ".migrating")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a") as lock:
+    with database.with_name(database.name + ".migrating").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
         yield
 

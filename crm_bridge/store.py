@@ -96,10 +96,24 @@ def _storable_text(engine: Engine) -> Engine:
     return engine
 
 
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite store at ``url``, its folder created; None for any other store
+    (PostgreSQL, in-memory, or a ``file:`` URI, which SQLite resolves itself)."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or database in ("", ":memory:")
+        or database.startswith("file:")
+    ):
+        return None
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _sqlite_engine(url: URL) -> Engine:
-    database = url.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    sqlite_file(url)
     engine = create_engine(
         url,
         pool_pre_ping=True,

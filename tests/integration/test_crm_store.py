@@ -21,7 +21,7 @@ from crm_bridge.leads import (
     save_answers,
 )
 from crm_bridge.migrate import alembic_config, current_revision, upgrade
-from crm_bridge.store import make_engine
+from crm_bridge.store import make_engine, sqlite_file
 
 VISITOR = ConversationRef(sender_id="rest-42", channel="rest")
 
@@ -54,6 +54,19 @@ def test_postgres_urls_use_psycopg_3(url: str, driver: str) -> None:
 
     assert engine.url.drivername == driver
     assert engine.url.database == make_url(url).database
+
+
+def test_a_sqlite_store_file_gets_its_folder_and_other_stores_have_no_file(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "new" / "folder" / "leads.db"
+
+    assert sqlite_file(f"sqlite:///{database}") == database
+    assert database.parent.is_dir()
+    assert sqlite_file("sqlite://") is None
+    assert sqlite_file("sqlite:///:memory:") is None
+    assert sqlite_file("sqlite:///file:leads?mode=memory&uri=true") is None
+    assert sqlite_file("postgresql://rep@db.example/leadbot") is None
 
 
 @pytest.mark.parametrize(
