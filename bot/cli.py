@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = settings.load()
     try:
         if args.command == "run":
-            return launcher.run(config, training.ensure_model(config))
+            return launcher.run(config)
         if args.command == "train":
             print(training.ensure_model(config, force=args.force))
             return 0

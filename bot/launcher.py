@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import requests
 import yaml
 
+from bot import training
 from bot.rasa_stores import sql_tracker_store
 from bot.settings import NO_TELEMETRY, PROJECT_ROOT, Settings
 from crm_bridge import accounts
@@ -144,6 +145,75 @@ def start_specs(
         stop(processes)
         raise
     return processes
+
+
+def start_while_training(
+    settings: Settings, specs: list[ProcessSpec]
+) -> list[subprocess.Popen[bytes]]:
+    """Starts every process at once and, when the model for the current data is missing, trains
+    it meanwhile; returns the processes in `specs`' order once each answers.
+
+    Training is the longest step of a first start, and the Rasa server's own start (seconds of
+    imports) needs no model: it starts without one and is given it over its HTTP API once
+    trained. Several Rasa workers would each need it, so they start after the training. On
+    failure the processes already started are stopped.
+    """
+    model = training.model_path(settings)
+    untrained = not model.exists()
+    rasa_waits = untrained and settings.rasa_workers > 1
+    started: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for spec in specs:
+            if spec.name == "rasa" and untrained:
+                if not rasa_waits:
+                    started[spec.name] = _start_spec(_without_model(spec, settings), None)
+            else:
+                started[spec.name] = _start_spec(spec, None)
+        if untrained:
+            print(
+                "leadbot: training the model; the servers start meanwhile, and the Rasa "
+                "server, started without one, takes it when it is ready",
+                flush=True,
+            )
+            training.ensure_model(settings)
+            rasa = next(spec for spec in specs if spec.name == "rasa")
+            if rasa_waits:
+                started[rasa.name] = _start_spec(rasa, None)
+            else:
+                assert rasa.health_url is not None  # the Rasa server always has one
+                _wait_until_up(rasa.health_url, list(started.values()))
+                _load_model(settings, model)
+        for spec in specs:
+            if spec.health_url:
+                _wait_until_up(spec.health_url, list(started.values()))
+    except BaseException:
+        stop(list(started.values()))
+        raise
+    return [started[spec.name] for spec in specs]
+
+
+def _without_model(rasa: ProcessSpec, settings: Settings) -> ProcessSpec:
+    """The Rasa server's spec with an empty folder for its model. Given a model that does not
+    exist, Rasa would load the newest one in ./models instead, an old model to drop at once."""
+    folder = settings.var_dir / "no-model"
+    folder.mkdir(parents=True, exist_ok=True)
+    command = list(rasa.command)
+    command[command.index("--model") + 1] = str(folder)
+    return replace(rasa, command=command)
+
+
+def _load_model(settings: Settings, model: Path) -> None:
+    """Has the running Rasa server load `model` (Rasa's PUT /model answers once it is loaded)."""
+    response = requests.put(
+        f"http://127.0.0.1:{settings.rasa_port}/model",
+        params={"token": rasa_api_token(settings)},
+        json={"model_file": str(model.resolve())},
+        timeout=STARTUP_TIMEOUT_S,
+    )
+    if response.status_code != 204:
+        raise RuntimeError(
+            f"the Rasa server could not load {model.name}: HTTP {response.status_code}"
+        )
 
 
 def _start_spec(spec: ProcessSpec, log_dir: Path | None) -> subprocess.Popen[bytes]:
@@ -340,24 +410,34 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
     return environment
 
 
-def run(settings: Settings, model: Path) -> int:
-    """Migrates the store, starts the servers, and keeps them up until Ctrl-C or SIGTERM: a
-    server that stops is started again after a backoff while the others keep running."""
+def run(settings: Settings) -> int:
+    """Migrates the store, starts the servers (training the model meanwhile when its data
+    changed), and keeps them up until Ctrl-C or SIGTERM: a server that stops is started again
+    after a backoff while the others keep running."""
     upgrade(settings.database_url)
-    stopping = False
+    starting, stopping = True, False
 
     def stop_on_signal(signum: int, frame: object) -> None:
         nonlocal stopping
         stopping = True
+        if starting:  # stops the training, and the servers started so far
+            raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, stop_on_signal)
     signal.signal(signal.SIGTERM, stop_on_signal)
-    specs = process_specs(settings, model)
+    specs = process_specs(settings, training.model_path(settings))
     try:
-        processes = start_specs(specs)
+        processes = start_while_training(settings, specs)
     except RuntimeError as error:
         print(f"leadbot: {error}", file=sys.stderr)
         return 1
+    except subprocess.CalledProcessError as error:
+        print(f"leadbot: training failed (exit code {error.returncode})", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("leadbot: stopped while starting", file=sys.stderr)
+        return 130
+    starting = False
     supervisor = Supervisor(list(zip(specs, processes, strict=True)))
     try:
         _print_ready(settings)

@@ -1,4 +1,5 @@
-"""`leadbot run` on real processes, with the action server killed mid-conversation and then
+"""`leadbot run` on real processes, from a first start without a model (it is trained while the
+servers start, as on a fresh clone), with the action server killed mid-conversation and then
 answering with an error (issue 10): the visitor is asked politely to try again instead of
 silence, the launcher starts the action server again while the others keep running, no answer
 is lost, Ctrl-C stops everything, and no log line of any process holds the visitor's email,
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 import requests
 
+from bot import settings, training
 from bot.channels import intake
 from tests.support.bot import LEADBOT, free_port
 from tests.support.scenario_player import compare_lead, load_personas
@@ -31,7 +33,7 @@ PERSONA = next(
     if p.id == "hot-pipeline"
 )
 TOKEN = "supervised-run-token"
-STARTUP_S = 900  # `leadbot run` trains first when the data changed
+STARTUP_S = 900  # `leadbot run` trains first: its models folder is empty
 RESTART_S = 120
 # Answered before the crash; the next one meets the action server down.
 ANSWERED_BEFORE_CRASH = 3
@@ -49,6 +51,7 @@ class Run:
     exit_code: int
     children_left: list[int]
     log: str
+    models: list[str]
 
 
 class _Bot:
@@ -57,6 +60,7 @@ class _Bot:
     def __init__(self, workdir: Path) -> None:
         self.rasa_port, self.action_port, self.web_port = free_port(), free_port(), free_port()
         self.log_path = workdir / "leadbot-run.log"
+        self.models = workdir / "models"
         # A copy the test breaks for a moment, to make the action server answer with an error.
         self.rules = workdir / "qualification_rules.yml"
         self.rules.write_text((ROOT / "qualification_rules.yml").read_text(encoding="utf-8"))
@@ -69,6 +73,7 @@ class _Bot:
             "LEADBOT_WEB_PORT": str(self.web_port),
             "LEADBOT_SPOOL_DIR": str(workdir / "spool"),
             "LEADBOT_RULES": str(self.rules),
+            "LEADBOT_MODELS_DIR": str(self.models),
         }
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
@@ -199,11 +204,22 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             exit_code,
             left,
             bot.log(),
+            sorted(path.name for path in bot.models.iterdir()),
         )
     finally:
         if bot.process.poll() is None:
             bot.process.send_signal(signal.SIGINT)
             bot.process.wait(timeout=60)
+
+
+def test_a_first_start_trains_while_the_servers_start_and_the_rasa_server_takes_the_model(
+    run: Run,
+) -> None:
+    # The whole conversation was answered by the Rasa server that started without a model.
+    assert "leadbot: training the model; the servers start meanwhile" in run.log
+    assert run.models == [training.model_path(settings.load()).name]
+    assert "the rasa server stopped" not in run.log
+    assert compare_lead(PERSONA.expect, run.lead) == [], run.log[-4000:]
 
 
 def test_the_visitor_is_asked_to_try_again_while_the_action_server_is_down(run: Run) -> None:
@@ -239,3 +255,26 @@ def test_no_log_line_holds_the_visitors_details(run: Run) -> None:
         if any(word.lower() in line.lower() for word in private)
     ]
     assert leaks == []
+
+
+def test_ctrl_c_while_training_stops_the_training_and_every_server(tmp_path: Path) -> None:
+    bot = _Bot(tmp_path)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(" train " in command for command in bot.children().values()):
+            assert bot.process.poll() is None and time.monotonic() < deadline, bot.log()[-4000:]
+            time.sleep(0.2)
+        time.sleep(5)  # well into the training, with the servers starting meanwhile
+        children = list(bot.children())
+        assert len(children) >= 4, bot.children()
+        bot.process.send_signal(signal.SIGINT)
+        assert bot.process.wait(timeout=60) == 130
+        assert "leadbot: stopped while starting" in bot.log()
+        deadline = time.monotonic() + 20
+        while any(Path(f"/proc/{pid}").exists() for pid in children):
+            assert time.monotonic() < deadline, bot.children()
+            time.sleep(0.2)
+        assert list(bot.models.iterdir()) == []
+    finally:
+        if bot.process.poll() is None:
+            bot.process.kill()
