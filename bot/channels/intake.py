@@ -12,7 +12,8 @@ Rasa server's agent): the channels of the Rasa server use it, and tests can too.
   (`visitor_text`), so no intent and no entity is the visitor's choice.
 - `conversation_history` turns tracker events into the messages a reloaded page shows again.
 - When an action of the turn failed (the action server is down or restarting), Rasa logs it
-  and goes on without a word; `watching_actions` notices it, and the channel then answers
+  and goes on without a word; so it does when no model is loaded yet (the Rasa server started
+  while the model trains). `watching_actions` notices either, and the channel then answers
   `ACTION_FAILED_REPLY` instead of silence. What the visitor said before is kept in the tracker.
 """
 
@@ -49,6 +50,9 @@ ACTION_FAILED_REPLY: Final = (
 # What Rasa 3.6's processor logs (rasa.core.processor) when an action raised, before it goes on.
 _RASA_PROCESSOR_LOGGER: Final = "rasa.core.processor"
 _RASA_ACTION_FAILED: Final = "Encountered an exception while running action"
+# What Rasa 3.6's agent logs (rasa.core.agent) when a message arrives before any model is loaded.
+_RASA_AGENT_LOGGER: Final = "rasa.core.agent"
+_RASA_NO_MODEL: Final = "Ignoring message as there is no agent to handle it"
 
 
 def max_message_chars(configured: Any = None) -> int:
@@ -143,31 +147,43 @@ class Turn:
     """What `watching_actions` noticed while a turn ran."""
 
     failed_actions: int = 0
+    no_model: bool = False  # the message was dropped: no model is loaded yet
+
+    @property
+    def unanswered(self) -> bool:
+        """Whether Rasa left (part of) the turn without a word: the visitor must hear why."""
+        return self.failed_actions > 0 or self.no_model
 
 
 _CURRENT_TURN: ContextVar[Turn | None] = ContextVar("leadbot_current_turn", default=None)
 
 
-class _FailedActionWatch(logging.Filter):
-    """Counts, on the turn running in the current context, the actions Rasa reports failed."""
+class _FailedTurnWatch(logging.Filter):
+    """Notes, on the turn running in the current context, the actions Rasa reports failed and
+    a message it drops for want of a model."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         turn = _CURRENT_TURN.get()
-        if turn is not None and str(record.msg).startswith(_RASA_ACTION_FAILED):
-            turn.failed_actions += 1
+        if turn is not None:
+            said = str(record.msg)
+            if said.startswith(_RASA_ACTION_FAILED):
+                turn.failed_actions += 1
+            elif said.startswith(_RASA_NO_MODEL):
+                turn.no_model = True
         return True
 
 
-_WATCH: Final = _FailedActionWatch()
+_WATCH: Final = _FailedTurnWatch()
 
 
 @contextmanager
 def watching_actions() -> Iterator[Turn]:
-    """Notices the actions that fail while the turn run in this context (the same asyncio task)
-    is handled: Rasa logs them and answers nothing."""
-    processor_log = logging.getLogger(_RASA_PROCESSOR_LOGGER)
-    if _WATCH not in processor_log.filters:
-        processor_log.addFilter(_WATCH)
+    """Notices what Rasa leaves unanswered while the turn run in this context (the same asyncio
+    task) is handled: failed actions, and a message dropped because no model is loaded."""
+    for name in (_RASA_PROCESSOR_LOGGER, _RASA_AGENT_LOGGER):
+        rasa_log = logging.getLogger(name)
+        if _WATCH not in rasa_log.filters:
+            rasa_log.addFilter(_WATCH)
     turn = Turn()
     token = _CURRENT_TURN.set(turn)
     try:

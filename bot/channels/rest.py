@@ -18,8 +18,9 @@ What differs from Rasa 3.6.21's channel:
 - A typed message is text: see `bot.channels.intake.visitor_text`.
 - The conversation's channel is always ``rest``: the body's ``input_channel`` is ignored.
 - A failed turn is logged with its sender id only, never with the visitor's words.
-- A turn in which an action failed (the action server is down or restarting) is answered
-  with `bot.channels.intake.ACTION_FAILED_REPLY` too, never with silence.
+- A turn in which an action failed (the action server is down or restarting), or that came
+  before any model was loaded, is answered with `bot.channels.intake.ACTION_FAILED_REPLY`
+  too, never with silence.
 - A REST caller only hears the answers to its own requests, so what a sales rep wrote to the
   visitor since their previous message comes first in the answer to the next one, marked
   ``"rep": true``.
@@ -126,11 +127,12 @@ class RestChannel(RestInput):
                             metadata=message.metadata,
                         )
                     )
-                if turn.failed_actions:
+                if turn.unanswered:
                     logger.warning(
-                        "rest.message.action_failed sender_id=%s actions=%d",
+                        "rest.message.unanswered sender_id=%s failed_actions=%d no_model=%s",
                         message.sender_id,
                         turn.failed_actions,
+                        turn.no_model,
                     )
                     await collector.send_text_message(message.sender_id, intake.ACTION_FAILED_REPLY)
             except CancelledError:

@@ -19,8 +19,9 @@ The Rasa server loads this module from `.venv-rasa` (credentials key
   never fails the turn, so the tracker keeps the visitor's message and the bot's answer.
 - Messages acknowledged but not yet handled, and replies not yet posted, are lost when the
   server stops (Slack does not send an acknowledged event again).
-- A turn in which an action failed (the action server is down or restarting) is answered
-  with `bot.channels.intake.ACTION_FAILED_REPLY` too, never with silence.
+- A turn in which an action failed (the action server is down or restarting), or that came
+  before any model was loaded, is answered with `bot.channels.intake.ACTION_FAILED_REPLY`
+  too, never with silence.
 
 Conversation (sender) ids: ``slack_<user>`` for direct messages, one conversation per Slack user;
 ``slack_<user>_<channel>`` for mentions in a channel, one per user and channel, answered in a
@@ -547,11 +548,12 @@ class SlackVisitorInput(SlackInput):
         try:
             with intake.watching_actions() as turn:
                 await on_new_message(message)
-            if turn.failed_actions:
+            if turn.unanswered:
                 logger.warning(
-                    "slack.message.action_failed sender_id=%s actions=%d",
+                    "slack.message.unanswered sender_id=%s failed_actions=%d no_model=%s",
                     message.sender_id,
                     turn.failed_actions,
+                    turn.no_model,
                 )
                 await message.output_channel.send_text_message(
                     message.sender_id, intake.ACTION_FAILED_REPLY

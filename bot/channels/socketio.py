@@ -20,8 +20,9 @@ Rasa's channel (rasa-webchat) work unchanged. What differs from Rasa 3.6.21's ch
 - A message longer than ``max_message_chars`` (credentials) or ``LEADBOT_MAX_MESSAGE_CHARS``
   (2000 by default) is answered with a polite refusal and never reaches NLU.
 - A typed message is text: see `bot.channels.intake.visitor_text`.
-- A turn in which an action failed (the action server is down or restarting) is answered
-  with `bot.channels.intake.ACTION_FAILED_REPLY` too, never with silence.
+- A turn in which an action failed (the action server is down or restarting), or that came
+  before any model was loaded, is answered with `bot.channels.intake.ACTION_FAILED_REPLY`
+  too, never with silence.
 
 Events (the names of ``user_message_evt`` and ``bot_message_evt`` are configurable; the
 defaults are shown):
@@ -222,11 +223,12 @@ class WebsiteChannel(SocketIOInput):
                         metadata=_metadata(data.get(self.metadata_key)),
                     )
                 )
-            if turn.failed_actions:
+            if turn.unanswered:
                 logger.warning(
-                    "socketio.message.action_failed sender_id=%s actions=%d",
+                    "socketio.message.unanswered sender_id=%s failed_actions=%d no_model=%s",
                     sender_id,
                     turn.failed_actions,
+                    turn.no_model,
                 )
                 await output.send_text_message(sender_id, intake.ACTION_FAILED_REPLY)
 

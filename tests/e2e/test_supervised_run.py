@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import time
@@ -20,6 +21,7 @@ from typing import Any
 
 import pytest
 import requests
+import socketio
 
 from bot import settings, training
 from bot.channels import intake
@@ -44,6 +46,8 @@ class Run:
     """What happened in one supervised run."""
 
     sender_id: str
+    replies_while_training: list[str] | None
+    widget_replies_while_training: list[str]
     replies_while_down: list[str]
     replies_on_error: list[str]
     answered_before_crash: dict[str, Any]
@@ -86,6 +90,41 @@ class _Bot:
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def say_while_training(self, sender_id: str) -> list[str] | None:
+        """The answer to a message sent once the Rasa server listens but before `leadbot run`
+        says it is up (while the model trains); None if it never listened before that."""
+        deadline = time.monotonic() + STARTUP_S
+        while "leadbot is up" not in self.log():
+            assert self.process.poll() is None, self.log()[-4000:]
+            assert time.monotonic() < deadline, self.log()[-4000:]
+            try:
+                return self.say(sender_id, "hello?")
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        return None
+
+    def say_over_socketio(self, text: str) -> list[str]:
+        """What the bot answers `text` from a website visitor's widget (python-socketio's
+        client, from the demo page's origin), within a few seconds."""
+        replies: queue.Queue[str] = queue.Queue()
+        client = socketio.Client(reconnection=False)
+        client.on("bot_uttered", lambda data: replies.put(str(data.get("text"))))
+        client.connect(
+            self.rasa_url,
+            headers={"Origin": f"http://localhost:{self.web_port}"},
+            transports=["websocket"],
+            wait_timeout=10,
+        )
+        try:
+            client.emit("session_request", {"session_id": uuid.uuid4().hex})
+            client.emit("user_uttered", {"message": text})
+            said = [replies.get(timeout=30)]
+            while not replies.empty():
+                said.append(replies.get())
+            return said
+        finally:
+            client.disconnect()
 
     def wait_until_up(self) -> None:
         deadline = time.monotonic() + STARTUP_S
@@ -153,8 +192,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     """One conversation through `leadbot run`, with the action server killed in the middle."""
     bot = _Bot(tmp_path_factory.mktemp("supervised"))
     try:
-        bot.wait_until_up()
         sender_id = f"supervised-{uuid.uuid4().hex[:8]}"
+        replies_while_training = bot.say_while_training(sender_id)
+        widget_replies_while_training = bot.say_over_socketio("hello?")
+        bot.wait_until_up()
         assert bot.say(sender_id, PERSONA.opening)
         for _ in range(ANSWERED_BEFORE_CRASH):
             slot = bot.tracker(sender_id)["slots"]["requested_slot"]
@@ -197,6 +238,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         left = [pid for pid in children if Path(f"/proc/{pid}").exists()]
         yield Run(
             sender_id,
+            replies_while_training,
+            widget_replies_while_training,
             replies_while_down,
             replies_on_error,
             answered,
@@ -219,6 +262,9 @@ def test_a_first_start_trains_while_the_servers_start_and_the_rasa_server_takes_
     assert "leadbot: training the model; the servers start meanwhile" in run.log
     assert run.models == [training.model_path(settings.load()).name]
     assert "the rasa server stopped" not in run.log
+    # A visitor who wrote before the model was loaded was asked to write again, not ignored.
+    assert run.replies_while_training == [intake.ACTION_FAILED_REPLY], run.log[-4000:]
+    assert run.widget_replies_while_training == [intake.ACTION_FAILED_REPLY], run.log[-4000:]
     assert compare_lead(PERSONA.expect, run.lead) == [], run.log[-4000:]
 
 
