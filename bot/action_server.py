@@ -56,6 +56,7 @@ OPEN_PATHS: Final = frozenset({"/health"})
 TOKEN_PARAMETER: Final = "token"
 SPOOL_RETRY_VARIABLE: Final = "LEADBOT_SPOOL_RETRY_S"
 DEFAULT_SPOOL_RETRY_S: Final = 5.0
+KEPT_SAVES_TASK: Final = "action_server.kept_saves"
 GENERIC_ERRORS: Final = {
     400: "The action server could not run this call.",
     401: "This call needs the action server's secret.",
@@ -85,7 +86,12 @@ def create(
 
     @app.after_server_start
     async def start_writing_kept_saves(app: Sanic, _: Any) -> None:
-        app.add_task(write_kept_saves(spool.spool_folder(), spool_retry_s))
+        app.add_task(write_kept_saves(spool.spool_folder(), spool_retry_s), name=KEPT_SAVES_TASK)
+
+    @app.before_server_stop
+    async def stop_writing_kept_saves(app: Sanic, _: Any) -> None:
+        # Cancelled here rather than destroyed pending when the loop closes (asyncio's warning).
+        await app.cancel_task(KEPT_SAVES_TASK, raise_exception=False)
 
     @app.on_request
     async def require_secret(request: Request) -> HTTPResponse | None:

@@ -68,20 +68,24 @@ def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActionSe
     process = _start(port, env, log)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, log.read_text(errors="replace")
-            try:
-                if requests.get(f"{url}/health", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, "the action server did not start"
-            time.sleep(0.3)
+        _wait_until_healthy(process, url, log)
         yield ActionServer(url, port, database_url, log)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        assert process.poll() is None, log.read_text(errors="replace")
+        try:
+            if requests.get(f"{url}/health", timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < deadline, "the action server did not start"
+        time.sleep(0.3)
 
 
 def _submission(sender_id: str) -> dict[str, Any]:
@@ -256,3 +260,21 @@ def test_without_a_secret_it_does_not_start(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "LEADBOT_ACTION_SECRET" in result.stderr
+
+
+def test_it_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    """The background writer of kept saves is cancelled at shutdown, not left pending."""
+    database_url = f"sqlite:///{tmp_path / 'leads.db'}"
+    upgrade(database_url)
+    port = free_port()
+    log = tmp_path / "actions.log"
+    env = {**os.environ, "LEADBOT_DATABASE_URL": database_url, "LEADBOT_ACTION_SECRET": SECRET}
+    process = _start(port, env, log)
+    try:
+        _wait_until_healthy(process, f"http://127.0.0.1:{port}", log)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    output = log.read_text(errors="replace")
+    assert process.returncode == 0, output
+    assert "Task was destroyed" not in output and "Traceback" not in output, output
