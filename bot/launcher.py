@@ -120,55 +120,34 @@ def process_specs(settings: Settings, model: Path, *, web: bool = True) -> list[
 
 
 def start(
-    settings: Settings, model: Path, log_dir: Path | None = None, *, web: bool = True
-) -> list[subprocess.Popen[bytes]]:
-    """Starts the action server, then the Rasa server, then the web process (unless `web` is
-    false), each once the one before answers; they are returned in that order.
-
-    Output goes to the terminal, or to actions.log, rasa.log and web.log in `log_dir`. On
-    failure the servers already started are stopped and RuntimeError says why.
-    """
-    return start_specs(process_specs(settings, model, web=web), log_dir)
-
-
-def start_specs(
-    specs: list[ProcessSpec], log_dir: Path | None = None
-) -> list[subprocess.Popen[bytes]]:
-    """Starts each process once the one before answers, in order; see `start`."""
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        for spec in specs:
-            processes.append(_start_spec(spec, log_dir))
-            if spec.health_url:
-                _wait_until_up(spec.health_url, processes)
-    except BaseException:
-        stop(processes)
-        raise
-    return processes
-
-
-def start_while_training(
-    settings: Settings, specs: list[ProcessSpec]
+    settings: Settings,
+    specs: list[ProcessSpec],
+    log_dir: Path | None = None,
+    *,
+    started: dict[str, subprocess.Popen[bytes]] | None = None,
 ) -> list[subprocess.Popen[bytes]]:
     """Starts every process at once and, when the model for the current data is missing, trains
     it meanwhile; returns the processes in `specs`' order once each answers.
 
     Training is the longest step of a first start, and the Rasa server's own start (seconds of
     imports) needs no model: it starts without one and is given it over its HTTP API once
-    trained. Several Rasa workers would each need it, so they start after the training. On
-    failure the processes already started are stopped.
+    trained. Several Rasa workers would each need it, so they start after the training.
+
+    Output goes to the terminal, or to <name>.log in `log_dir`. Each process is put in
+    `started`, by name, as soon as it starts, so that a caller can stop them whatever happens;
+    on failure the processes started so far are stopped here and the error raised again.
     """
     model = training.model_path(settings)
     untrained = not model.exists()
     rasa_waits = untrained and settings.rasa_workers > 1
-    started: dict[str, subprocess.Popen[bytes]] = {}
+    started = {} if started is None else started
     try:
         for spec in specs:
             if spec.name == "rasa" and untrained:
                 if not rasa_waits:
-                    started[spec.name] = _start_spec(_without_model(spec, settings), None)
+                    started[spec.name] = _start_spec(_without_model(spec, settings), log_dir)
             else:
-                started[spec.name] = _start_spec(spec, None)
+                started[spec.name] = _start_spec(spec, log_dir)
         if untrained:
             print(
                 "leadbot: training the model; the servers start meanwhile, and the Rasa "
@@ -178,7 +157,7 @@ def start_while_training(
             training.ensure_model(settings)
             rasa = next(spec for spec in specs if spec.name == "rasa")
             if rasa_waits:
-                started[rasa.name] = _start_spec(rasa, None)
+                started[rasa.name] = _start_spec(rasa, log_dir)
             else:
                 assert rasa.health_url is not None  # the Rasa server always has one
                 _wait_until_up(rasa.health_url, list(started.values()))
@@ -426,8 +405,21 @@ def run(settings: Settings) -> int:
     signal.signal(signal.SIGINT, stop_on_signal)
     signal.signal(signal.SIGTERM, stop_on_signal)
     specs = process_specs(settings, training.model_path(settings))
+    started: dict[str, subprocess.Popen[bytes]] = {}
+    supervisor: Supervisor | None = None
     try:
-        processes = start_while_training(settings, specs)
+        start(settings, specs, started=started)
+        # From here a stop signal only ends the loop below; until here it raises
+        # KeyboardInterrupt, and whatever had started is stopped on the way out.
+        starting = False
+        supervisor = Supervisor([(spec, started[spec.name]) for spec in specs])
+        _print_ready(settings)
+        if not _has_admin(settings.database_url):
+            print(FIRST_ADMIN_HINT, flush=True)
+        while not stopping:
+            supervisor.check()
+            time.sleep(0.5)
+        return 0
     except RuntimeError as error:
         print(f"leadbot: {error}", file=sys.stderr)
         return 1
@@ -437,18 +429,8 @@ def run(settings: Settings) -> int:
     except KeyboardInterrupt:
         print("leadbot: stopped while starting", file=sys.stderr)
         return 130
-    starting = False
-    supervisor = Supervisor(list(zip(specs, processes, strict=True)))
-    try:
-        _print_ready(settings)
-        if not _has_admin(settings.database_url):
-            print(FIRST_ADMIN_HINT, flush=True)
-        while not stopping:
-            supervisor.check()
-            time.sleep(0.5)
-        return 0
     finally:
-        stop(supervisor.processes)
+        stop(supervisor.processes if supervisor else list(started.values()))
 
 
 class Supervisor:

@@ -128,7 +128,8 @@ def running_bot(workdir: Path, *, web: bool = False, **overrides: Any) -> Iterat
     )
     launcher.upgrade(config.database_url)
     try:
-        processes = launcher.start(config, training.ensure_model(config), log_dir=workdir, web=web)
+        specs = launcher.process_specs(config, training.ensure_model(config), web=web)
+        processes = launcher.start(config, specs, log_dir=workdir)
     except RuntimeError as error:
         logs = "\n".join(p.read_text(errors="replace")[-4000:] for p in workdir.glob("*.log"))
         raise RuntimeError(f"the bot did not start: {error}\n{logs}") from error
