@@ -26,10 +26,11 @@ $(UV):
 	rm -rf .venv-uv
 	$(PYTHON310) -m pip install $(PIP_FLAGS) --root-user-action=ignore --target .venv-uv uv==$(UV_VERSION)
 
-$(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa.lock | $(UV)
+$(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa.lock requirements/rasa-excludes.txt | $(UV)
 	rm -rf $(RASA_VENV)
 	$(UV) venv --quiet --seed --python $(PYTHON310) $(RASA_VENV)
-	$(UV_INSTALL) --python $(RASA_VENV)/bin/python -r requirements/rasa.txt -c requirements/rasa.lock
+	$(UV_INSTALL) --python $(RASA_VENV)/bin/python -r requirements/rasa.txt -c requirements/rasa.lock \
+	  --excludes requirements/rasa-excludes.txt
 	touch $@
 
 # What `leadbot run` needs...
