@@ -40,6 +40,8 @@ PAGE: Final = "benchmarks.md"
 DATA: Final = "benchmarks.json"
 # Section name -> module; imported only when run, so one broken module spares the others.
 SECTIONS: Final = (
+    # First, on a machine nothing else of the bench is running on yet.
+    ("first_start", "benchmarks.first_start"),
     ("understanding", "benchmarks.understanding"),
     ("normalisation", "benchmarks.normalisation"),
     ("conversations", "benchmarks.conversations"),
