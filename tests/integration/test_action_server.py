@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,9 +58,9 @@ def _start(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]
         )
 
 
-@pytest.fixture(scope="module")
-def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActionServer]:
-    workdir = tmp_path_factory.mktemp("action-server")
+@contextmanager
+def _served(workdir: Path) -> Iterator[tuple[ActionServer, subprocess.Popen[bytes]]]:
+    """An action server on a fresh SQLite store in `workdir`, stopped with SIGTERM on exit."""
     database_url = f"sqlite:///{workdir / 'leads.db'}"
     upgrade(database_url)
     port = free_port()
@@ -69,10 +70,16 @@ def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActionSe
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_healthy(process, url, log)
-        yield ActionServer(url, port, database_url, log)
+        yield ActionServer(url, port, database_url, log), process
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActionServer]:
+    with _served(tmp_path_factory.mktemp("action-server")) as (server, _):
+        yield server
 
 
 def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
@@ -264,17 +271,8 @@ def test_without_a_secret_it_does_not_start(tmp_path: Path) -> None:
 
 def test_it_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     """The background writer of kept saves is cancelled at shutdown, not left pending."""
-    database_url = f"sqlite:///{tmp_path / 'leads.db'}"
-    upgrade(database_url)
-    port = free_port()
-    log = tmp_path / "actions.log"
-    env = {**os.environ, "LEADBOT_DATABASE_URL": database_url, "LEADBOT_ACTION_SECRET": SECRET}
-    process = _start(port, env, log)
-    try:
-        _wait_until_healthy(process, f"http://127.0.0.1:{port}", log)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-    output = log.read_text(errors="replace")
+    with _served(tmp_path) as (server, process):
+        pass
+    output = server.log.read_text(errors="replace")
     assert process.returncode == 0, output
     assert "Task was destroyed" not in output and "Traceback" not in output, output
