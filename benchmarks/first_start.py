@@ -194,9 +194,9 @@ def _section(starts: list[FirstStart], empty_caches: bool) -> Section:
     markdown = "\n".join(
         [
             f"`make run` from a fresh clone of HEAD with {caches}; {len(starts)} run(s), one "
-            "after another, in seconds after `make run` started. The first answer is the first reply to "
-            'a new visitor\'s "hi" once `leadbot run` said the bot is up (demo page, action '
-            "server, and Rasa server with its model all answering). The three environments "
+            "after another, in seconds after `make run` started. The first answer is the first "
+            'reply to a new visitor\'s "hi" once `leadbot run` said the bot is up (demo page, '
+            "action server, and Rasa server with its model all answering). The three environments "
             "install side by side; the training starts once they are in, with the servers "
             "starting beside it; the model is loaded from its file's time to the first answer.",
             "",
