@@ -2,13 +2,13 @@
 
 Each run clones this checkout's HEAD (what is committed; uncommitted changes are not in it) into
 the scratch folder and runs `make run` there on free ports, with empty package caches (uv, npm,
-pip) and an empty Rasa training cache in a full run, as a newcomer's machine has them; a smoke
-run keeps this machine's caches. Every half second it sends the Rasa server's REST channel a
-"hi" from a new visitor; the first answer is the first reply once `leadbot run` has said that
-the bot is up, which it says once the demo page, the action server and the Rasa server with its
-model all answer. The stages come from the clone's stamp files (each environment's
-`.installed`, the model's file). A run is then stopped with Ctrl-C (SIGINT), as a newcomer
-stops it, and its clone removed.
+pip) in a full run, as a newcomer's machine has them, where a smoke run keeps this machine's;
+the Rasa training cache is empty in both (Rasa keeps it in the working folder, the clone).
+Every half second it sends the Rasa server's REST channel a "hi" from a new visitor; the first
+answer is the first reply once `leadbot run` has said that the bot is up, which it says once
+the demo page, the action server and the Rasa server with its model all answer. The stages
+come from the clone's stamp files (each environment's `.installed`, the model's file). A run is
+then stopped with Ctrl-C (SIGINT), as a newcomer stops it, and its clone removed.
 """
 
 from __future__ import annotations
@@ -108,29 +108,26 @@ def first_start(folder: Path, empty_caches: bool) -> FirstStart:
 
 
 def _environment(folder: Path, empty_caches: bool, rasa_port: int) -> dict[str, str]:
-    """The bench's environment without its virtual environment and leadbot settings, on free
-    ports; with the caches in `folder` (empty) when asked."""
+    """The bench's environment without its virtual environment, leadbot settings and Rasa
+    training cache (Rasa's default is then the clone's own, empty), on free ports; with the
+    package caches in `folder` (empty) when asked."""
     environment = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith("LEADBOT_") and name not in ("VIRTUAL_ENV", "PYTHONPATH")
+        if not name.startswith("LEADBOT_")
+        and name not in ("VIRTUAL_ENV", "PYTHONPATH", "RASA_CACHE_DIRECTORY")
     }
     environment.update(
         LEADBOT_RASA_PORT=str(rasa_port),
         LEADBOT_ACTION_PORT=str(free_port()),
         LEADBOT_WEB_PORT=str(free_port()),
     )
-    if not empty_caches:
-        # This checkout's Rasa training cache (Rasa's default place): the model comes from it.
-        environment.setdefault("RASA_CACHE_DIRECTORY", str(ROOT / ".rasa" / "cache"))
-    else:
+    if empty_caches:
         cache = folder / "cache"
         environment.update(
             UV_CACHE_DIR=str(cache / "uv"),
             npm_config_cache=str(cache / "npm"),
             PIP_NO_CACHE_DIR="1",
-            # Rasa's own default (.rasa/cache in the working folder) is empty in a fresh clone.
-            RASA_CACHE_DIRECTORY=str(cache / "rasa"),
         )
     return environment
 
